@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Stratus.Cli.Interaction;
+using Stratus.Core.Models;
+using Stratus.Inference.Batching;
+using Stratus.Inference.Runtime;
+using Stratus.Inference.Server;
+
+namespace Stratus.Cli.Commands;
+
+/// <summary><c>stratus replica</c>: serve one ONNX model over the Open Inference Protocol (v2).</summary>
+internal sealed class ReplicaCommand : Command
+{
+    private readonly IInteraction _interaction;
+
+    public ReplicaCommand(IInteraction interaction)
+        : base("replica", "Serve one ONNX model over the Open Inference Protocol (v2) REST API.")
+    {
+        _interaction = interaction;
+        Options.Add(ModelOption);
+        Options.Add(NameOption);
+        Options.Add(VersionOption);
+        Options.Add(HostOption);
+        Options.Add(PortOption);
+        Options.Add(MaxBodyBytesOption);
+        Options.Add(BatchingOption);
+        Options.Add(MaxBatchSizeOption);
+        Options.Add(MaxQueueDelayMicrosecondsOption);
+        Options.Add(InstancesOption);
+        Options.Add(MaxQueueSizeOption);
+        Options.Add(IntraOpThreadsOption);
+        Options.Add(AllowSpinningOption);
+        Options.Add(DemoOption);
+        Options.Add(VerboseOption);
+        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), cancellationToken));
+    }
+
+    public Option<FileInfo> ModelOption { get; } = new("--model") { Description = "Path of the .onnx file to serve.", Required = true };
+
+    public Option<string> NameOption { get; } = new("--name") { Description = "Model name in /v2/models/{name}.", Required = true };
+
+    public Option<string> VersionOption { get; } = new("--version") { Description = "Model version.", DefaultValueFactory = _ => "1" };
+
+    public Option<string> HostOption { get; } = new("--host") { Description = "Address to bind.", DefaultValueFactory = _ => "127.0.0.1" };
+
+    public Option<int> PortOption { get; } = new("--port") { Description = "Port to bind; 0 picks a free one.", DefaultValueFactory = _ => 8000 };
+
+    public Option<long> MaxBodyBytesOption { get; } = new("--max-body-bytes") { Description = "Largest request body accepted (413 beyond).", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+
+    public Option<BatchingMode> BatchingOption { get; } = new("--batching") { Description = "Dynamic batching: auto (on when the model allows it), on, off.", DefaultValueFactory = _ => BatchingMode.Auto };
+
+    public Option<int> MaxBatchSizeOption { get; } = new("--max-batch-size") { Description = "Most rows merged into one run.", DefaultValueFactory = _ => 32 };
+
+    public Option<int> MaxQueueDelayMicrosecondsOption { get; } = new("--max-queue-delay-us") { Description = "How long a batch may wait to fill, in microseconds.", DefaultValueFactory = _ => 0 };
+
+    public Option<int> InstancesOption { get; } = new("--instances") { Description = "Model runs that may execute at once.", DefaultValueFactory = _ => 1 };
+
+    public Option<int> MaxQueueSizeOption { get; } = new("--max-queue-size") { Description = "Requests that may wait before callers get 503.", DefaultValueFactory = _ => 4096 };
+
+    public Option<int> IntraOpThreadsOption { get; } = new("--intra-op-threads") { Description = "ONNX Runtime threads per run; 0 = min(cores, 4)." };
+
+    public Option<bool> AllowSpinningOption { get; } = new("--allow-spinning") { Description = "Let idle ONNX Runtime threads spin (faster, but burns CPU)." };
+
+    public Option<bool> DemoOption { get; } = new("--demo") { Description = "Once ready, send an example request to the server and print the answer." };
+
+    public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log requests and server events." };
+
+    internal ReplicaOptions ToOptions(ParseResult parse) => new()
+    {
+        ModelPath = parse.GetValue(ModelOption)!.FullName,
+        ModelName = parse.GetValue(NameOption)!,
+        ModelVersion = parse.GetValue(VersionOption)!,
+        Host = parse.GetValue(HostOption)!,
+        Port = parse.GetValue(PortOption),
+        MaxRequestBodyBytes = parse.GetValue(MaxBodyBytesOption),
+        Batching = new BatchingOptions
+        {
+            Mode = parse.GetValue(BatchingOption),
+            MaxBatchSize = parse.GetValue(MaxBatchSizeOption),
+            MaxQueueDelay = TimeSpan.FromMicroseconds(parse.GetValue(MaxQueueDelayMicrosecondsOption)),
+            Instances = parse.GetValue(InstancesOption),
+            MaxQueueSize = parse.GetValue(MaxQueueSizeOption),
+        },
+        Session = new SessionSettings { IntraOpThreads = parse.GetValue(IntraOpThreadsOption), AllowSpinning = parse.GetValue(AllowSpinningOption) },
+    };
+
+    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(options.ModelPath))
+        {
+            _interaction.Error($"model file '{options.ModelPath}' does not exist");
+            return ExitCodes.InvalidArguments;
+        }
+
+        if (options.Batching.MaxBatchSize < 1 || options.Batching.Instances < 1 || options.Batching.MaxQueueSize < 1 || options.Port is < 0 or > 65535)
+        {
+            _interaction.Error("--max-batch-size, --instances and --max-queue-size must be at least 1, and --port within 0..65535");
+            return ExitCodes.InvalidArguments;
+        }
+
+        Action<ILoggingBuilder>? logging = verbose ? builder => builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information) : null;
+        await using var host = ReplicaHost.Create(options, logging);
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            _interaction.Error($"cannot listen on {options.Host}:{options.Port}: {e.Message}");
+            return ExitCodes.ListenFailed;
+        }
+
+        ServedModel model;
+        try
+        {
+            model = await host.ModelLoaded.WaitAsync(cancellationToken);
+        }
+        catch (ModelLoadException e)
+        {
+            _interaction.Error(e.Message);
+            return ExitCodes.ModelLoadFailed;
+        }
+
+        PrintBanner(options, model, host.Address);
+        if (demo)
+        {
+            await RunDemoAsync(options, model, host.Address, cancellationToken);
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            _interaction.Line("stopping");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private void PrintBanner(ReplicaOptions options, ServedModel model, Uri address)
+    {
+        static string Specs(IEnumerable<TensorSpec> specs) => string.Join("; ", specs.Select(s => $"{s.Name} {s.DataType.ToWireName()} {s.FormatShape()}"));
+        var batching = model.Batcher.IsBatching
+            ? $"on: up to {options.Batching.MaxBatchSize} rows, max delay {options.Batching.MaxQueueDelay.TotalMilliseconds} ms, {options.Batching.Instances} instance(s)"
+            : "off";
+        _interaction.Line("Stratus replica");
+        _interaction.Field("model", $"{model.Name} version {model.Version} ({options.ModelPath})");
+        _interaction.Field("inputs", Specs(model.Signature.Inputs));
+        _interaction.Field("outputs", Specs(model.Signature.Outputs));
+        _interaction.Field("batching", $"{batching} ({model.Batcher.Explanation})");
+        _interaction.Field("infer", $"POST {address}v2/models/{model.Name}/infer");
+        _interaction.Field("metrics", $"{address}metrics");
+        _interaction.Line($"ready at {address}");
+    }
+
+    /// <summary>Sends the example request shipped beside the model (NAME.request.json) through real HTTP and prints the answer.</summary>
+    private async Task RunDemoAsync(ReplicaOptions options, ServedModel model, Uri address, CancellationToken cancellationToken)
+    {
+        var examplePath = Path.ChangeExtension(options.ModelPath, ".request.json");
+        if (!File.Exists(examplePath))
+        {
+            _interaction.Line($"demo: no example request at {examplePath}");
+            return;
+        }
+
+        var url = new Uri(address, $"v2/models/{model.Name}/infer");
+        var body = await File.ReadAllTextAsync(examplePath, cancellationToken);
+        using var client = new HttpClient();
+        using var content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var response = await client.PostAsync(url, content, cancellationToken);
+        var answer = await response.Content.ReadAsStringAsync(cancellationToken);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        _interaction.Line();
+        _interaction.Line($"demo: POST {url} with {Path.GetFileName(examplePath)}");
+        _interaction.Line($"demo: {(int)response.StatusCode} in {elapsed.TotalMilliseconds:F1} ms: {answer}");
+        _interaction.Line($"try it yourself: curl -s -d @{Path.GetRelativePath(Environment.CurrentDirectory, examplePath)} {url}");
+        _interaction.Line("press Ctrl+C to stop");
+    }
+}

@@ -1,0 +1,11 @@
+namespace Stratus.Cli;
+
+/// <summary>Exit codes of <c>stratus</c>, named so scripts and tests can tell failures apart.</summary>
+internal static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int InvalidArguments = 2;
+    public const int ModelLoadFailed = 3;
+    public const int ListenFailed = 4;
+}

@@ -1,0 +1,210 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using Stratus.Core.Models;
+
+namespace Stratus.Inference.Protocol;
+
+/// <summary>
+/// Reads the <c>data</c> of a v2 JSON input, flat or nested to any depth, straight into the little-endian layout
+/// ONNX Runtime consumes, checking each value against the declared datatype and the count against the shape.
+/// </summary>
+internal static class JsonTensorReader
+{
+    public static InferTensor Read(ref Utf8JsonReader reader, InferenceRequest request, string name, TensorDataType type, long[] shape, int count)
+    {
+        reader.Read(); // the property name -> its value
+        if (type == TensorDataType.Bytes)
+        {
+            return new InferTensor { Name = name, DataType = type, Shape = shape, Elements = ReadBytes(ref reader, name, shape, count) };
+        }
+
+        var size = type.ElementSize();
+        var buffer = request.Rent(count * size);
+        var target = buffer.AsSpan(0, count * size);
+        var written = 0;
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            // A bare value is accepted for a single element (a scalar input written as "data": 3).
+            WriteValue(ref reader, name, type, target, ref written, count, shape);
+        }
+        else
+        {
+            var depth = 0;
+            do
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartArray:
+                        depth++;
+                        break;
+                    case JsonTokenType.EndArray:
+                        depth--;
+                        break;
+                    default:
+                        WriteValue(ref reader, name, type, target, ref written, count, shape);
+                        break;
+                }
+            }
+            while (depth > 0 && reader.Read());
+        }
+
+        if (written != count)
+        {
+            throw CountMismatch(name, shape, count, written);
+        }
+
+        return new InferTensor { Name = name, DataType = type, Shape = shape, Raw = buffer.AsMemory(0, count * size) };
+    }
+
+    private static void WriteValue(ref Utf8JsonReader reader, string name, TensorDataType type, Span<byte> target, ref int written, int count, long[] shape)
+    {
+        if (written == count)
+        {
+            throw InferenceException.BadRequest(
+                $"input '{name}' has more than {count} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} holds {count}");
+        }
+
+        var at = target[(written * type.ElementSize())..];
+        if (type == TensorDataType.Bool)
+        {
+            at[0] = reader.TokenType switch
+            {
+                JsonTokenType.True => 1,
+                JsonTokenType.False => 0,
+                _ => throw WrongValue(name, type, ref reader),
+            };
+            written++;
+            return;
+        }
+
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            throw WrongValue(name, type, ref reader);
+        }
+
+        bool ok;
+        switch (type)
+        {
+            case TensorDataType.Fp32:
+                ok = reader.TryGetSingle(out var f);
+                BinaryPrimitives.WriteSingleLittleEndian(at, f);
+                break;
+            case TensorDataType.Fp64:
+                ok = reader.TryGetDouble(out var d);
+                BinaryPrimitives.WriteDoubleLittleEndian(at, d);
+                break;
+            case TensorDataType.Fp16:
+                ok = reader.TryGetDouble(out var h);
+                BinaryPrimitives.WriteHalfLittleEndian(at, (Half)h);
+                break;
+            case TensorDataType.UInt64:
+                ok = reader.TryGetUInt64(out var u);
+                BinaryPrimitives.WriteUInt64LittleEndian(at, u);
+                break;
+            default:
+                ok = WriteInteger(ref reader, type, at);
+                break;
+        }
+
+        if (!ok)
+        {
+            throw WrongValue(name, type, ref reader);
+        }
+
+        written++;
+    }
+
+    private static bool WriteInteger(ref Utf8JsonReader reader, TensorDataType type, Span<byte> at)
+    {
+        if (!reader.TryGetInt64(out var v))
+        {
+            return false;
+        }
+
+        switch (type)
+        {
+            case TensorDataType.Int64:
+                BinaryPrimitives.WriteInt64LittleEndian(at, v);
+                return true;
+            case TensorDataType.Int32 when v is >= int.MinValue and <= int.MaxValue:
+                BinaryPrimitives.WriteInt32LittleEndian(at, (int)v);
+                return true;
+            case TensorDataType.Int16 when v is >= short.MinValue and <= short.MaxValue:
+                BinaryPrimitives.WriteInt16LittleEndian(at, (short)v);
+                return true;
+            case TensorDataType.Int8 when v is >= sbyte.MinValue and <= sbyte.MaxValue:
+                at[0] = (byte)(sbyte)v;
+                return true;
+            case TensorDataType.UInt32 when v is >= 0 and <= uint.MaxValue:
+                BinaryPrimitives.WriteUInt32LittleEndian(at, (uint)v);
+                return true;
+            case TensorDataType.UInt16 when v is >= 0 and <= ushort.MaxValue:
+                BinaryPrimitives.WriteUInt16LittleEndian(at, (ushort)v);
+                return true;
+            case TensorDataType.UInt8 when v is >= 0 and <= byte.MaxValue:
+                at[0] = (byte)v;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static byte[][] ReadBytes(ref Utf8JsonReader reader, string name, long[] shape, int count)
+    {
+        var elements = new byte[count][];
+        var written = 0;
+        var depth = 0;
+        do
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartArray:
+                    depth++;
+                    break;
+                case JsonTokenType.EndArray:
+                    depth--;
+                    break;
+                case JsonTokenType.String:
+                    if (written == count)
+                    {
+                        throw InferenceException.BadRequest(
+                            $"input '{name}' has more than {count} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} holds {count}");
+                    }
+
+                    var value = new byte[reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length];
+                    elements[written++] = value.AsSpan(0, reader.CopyString(value)).ToArray();
+                    break;
+                default:
+                    throw WrongValue(name, TensorDataType.Bytes, ref reader);
+            }
+        }
+        while (depth > 0 && reader.Read());
+
+        return written == count ? elements : throw CountMismatch(name, shape, count, written);
+    }
+
+    private static InferenceException CountMismatch(string name, long[] shape, int count, int written) =>
+        InferenceException.BadRequest(
+            $"input '{name}' has {written} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} needs {count}");
+
+    private static InferenceException WrongValue(string name, TensorDataType type, ref Utf8JsonReader reader)
+    {
+        var expected = type switch
+        {
+            TensorDataType.Bool => "true or false",
+            TensorDataType.Bytes => "a string",
+            TensorDataType.Fp16 or TensorDataType.Fp32 or TensorDataType.Fp64 => "a number",
+            _ => $"an integer within the range of {type.ToWireName()}",
+        };
+        var found = reader.TokenType switch
+        {
+            JsonTokenType.Number or JsonTokenType.String => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+            JsonTokenType.True => "true",
+            JsonTokenType.False => "false",
+            JsonTokenType.Null => "null",
+            JsonTokenType.StartObject => "an object",
+            var other => other.ToString(),
+        };
+        return InferenceException.BadRequest($"input '{name}' of datatype {type.ToWireName()} has '{found}' in 'data', expected {expected}");
+    }
+}

@@ -1,0 +1,40 @@
+using Stratus.Core.Models;
+using Stratus.Inference.Protocol;
+
+namespace Stratus.Inference.Runtime;
+
+/// <summary>
+/// One run on zeros before the replica reports ready, so the first caller does not pay for ONNX Runtime's lazy
+/// allocations and kernel selection. Dynamic dimensions are taken as 1.
+/// </summary>
+public static class WarmUp
+{
+    public static void Run(OnnxModelHost model)
+    {
+        var buffers = new TensorBuffers();
+        try
+        {
+            var inputs = model.Signature.Inputs.Select(spec => Zeros(spec, buffers)).ToArray();
+            using var result = model.Run(inputs);
+        }
+        finally
+        {
+            buffers.Dispose();
+        }
+    }
+
+    public static InferTensor Zeros(TensorSpec spec, TensorBuffers buffers)
+    {
+        var shape = spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();
+        var count = (int)ShapeMath.ElementCount(shape);
+        if (spec.DataType == TensorDataType.Bytes)
+        {
+            return new InferTensor { Name = spec.Name, DataType = spec.DataType, Shape = shape, Elements = [.. Enumerable.Repeat(Array.Empty<byte>(), count)] };
+        }
+
+        var bytes = count * spec.DataType.ElementSize();
+        var buffer = buffers.Rent(bytes);
+        buffer.AsSpan(0, bytes).Clear();
+        return new InferTensor { Name = spec.Name, DataType = spec.DataType, Shape = shape, Raw = buffer.AsMemory(0, bytes) };
+    }
+}

@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Stratus.Core.Models;
+using Stratus.Inference.Protocol;
+
+namespace Stratus.Inference.Server;
+
+/// <summary>The Open Inference Protocol (v2) REST endpoints of a replica, plus <c>/metrics</c>.</summary>
+internal static class InferenceEndpoints
+{
+    public const string HeaderLengthHeader = "Inference-Header-Content-Length";
+    private const string ServerVersion = "0.1.0";
+
+    public static void Map(IEndpointRouteBuilder app, ReplicaHost host, ReplicaOptions options)
+    {
+        app.MapGet("/v2/health/live", context => WriteJson(context, 200, json => json.WriteBoolean("live", true)));
+        app.MapGet("/v2/health/ready", context =>
+        {
+            var ready = host.Model is not null;
+            return WriteJson(context, ready ? 200 : 503, json => json.WriteBoolean("ready", ready));
+        });
+        app.MapGet("/v2", context => WriteJson(context, 200, json =>
+        {
+            json.WriteString("name", "stratus");
+            json.WriteString("version", ServerVersion);
+            json.WriteStartArray("extensions");
+            json.WriteStringValue("binary_tensor_data");
+            json.WriteEndArray();
+        }));
+
+        foreach (var prefix in new[] { "/v2/models/{name}", "/v2/models/{name}/versions/{version}" })
+        {
+            app.MapGet(prefix, context => Guard(context, host, options, model => WriteMetadata(context, model)));
+            app.MapGet(prefix + "/ready", context => Guard(context, host, options, model =>
+                WriteJson(context, 200, json =>
+                {
+                    json.WriteString("name", model.Name);
+                    json.WriteBoolean("ready", true);
+                })));
+            app.MapPost(prefix + "/infer", context => Infer(context, host, options));
+        }
+
+        app.MapGet("/metrics", async context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await host.Metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        });
+        app.MapFallback(context => WriteError(context, 404, $"no such endpoint: {context.Request.Method} {context.Request.Path}"));
+    }
+
+    private static async Task Guard(HttpContext context, ReplicaHost host, ReplicaOptions options, Func<ServedModel, Task> action)
+    {
+        try
+        {
+            await action(Resolve(context, host, options));
+        }
+        catch (InferenceException e)
+        {
+            await WriteError(context, e.StatusCode, e.Message);
+        }
+    }
+
+    private static ServedModel Resolve(HttpContext context, ReplicaHost host, ReplicaOptions options)
+    {
+        var name = context.Request.RouteValues["name"] as string;
+        if (name != options.ModelName)
+        {
+            throw InferenceException.NotFound($"unknown model '{name}'; this server serves '{options.ModelName}'");
+        }
+
+        if (context.Request.RouteValues["version"] is string version && version != options.ModelVersion)
+        {
+            throw InferenceException.NotFound($"unknown version '{version}' of model '{name}'; this server serves version {options.ModelVersion}");
+        }
+
+        if (host.Model is { } model)
+        {
+            return model;
+        }
+
+        throw host.ModelLoaded.IsFaulted
+            ? InferenceException.Unavailable($"model '{name}' failed to load: {host.ModelLoaded.Exception!.InnerException!.Message}")
+            : InferenceException.Unavailable($"model '{name}' is loading");
+    }
+
+    private static async Task Infer(HttpContext context, ReplicaHost host, ReplicaOptions options)
+    {
+        ServedModel model;
+        try
+        {
+            model = Resolve(context, host, options);
+        }
+        catch (InferenceException e)
+        {
+            await WriteError(context, e.StatusCode, e.Message);
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var success = false;
+        model.Metrics.RequestStarted();
+        using var request = new InferenceRequest();
+        try
+        {
+            var (body, length) = await ReadBodyAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+            request.Adopt(body);
+            InferenceRequestDecoder.Decode(body.AsMemory(0, length), HeaderLength(context.Request), request);
+            model.CheckRequestedOutputs(request);
+            var inputs = model.PrepareInputs(request);
+            using var result = await model.Batcher.SubmitAsync(inputs, context.RequestAborted);
+            await WriteResult(context, model, request, result);
+            success = true;
+        }
+        catch (InferenceException e)
+        {
+            await WriteError(context, e.StatusCode, e.Message);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away; there is no one to answer.
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteError(context, e.StatusCode, $"bad request body: {e.Message}");
+        }
+        finally
+        {
+            model.Metrics.RequestFinished(success, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private static async Task WriteResult(HttpContext context, ServedModel model, InferenceRequest request, InferenceResult result)
+    {
+        using var buffer = new PooledBufferWriter(16 * 1024);
+        var headerLength = InferenceResponseEncoder.Encode(buffer, model.Name, model.Version, request.Id, model.SelectOutputs(request, result));
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentLength = buffer.WrittenCount;
+        if (headerLength is { } length)
+        {
+            response.ContentType = "application/octet-stream";
+            response.Headers[HeaderLengthHeader] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            response.ContentType = "application/json";
+        }
+
+        await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    private static int? HeaderLength(HttpRequest request)
+    {
+        if (!request.Headers.TryGetValue(HeaderLengthHeader, out var values))
+        {
+            return null;
+        }
+
+        return int.TryParse(values.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
+            ? length
+            : throw InferenceException.BadRequest($"{HeaderLengthHeader} must be a non-negative integer, not '{values}'");
+    }
+
+    /// <summary>Reads the whole body into a pooled array, refusing with 413 as soon as it passes the limit.</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            throw TooLarge(request.ContentLength.Value, limit);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        throw TooLarge(length, limit);
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > limit)
+                {
+                    throw TooLarge(length, limit);
+                }
+            }
+
+            if (length == 0)
+            {
+                throw InferenceException.BadRequest("the request body is empty");
+            }
+
+            return (buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static InferenceException TooLarge(long size, long limit) =>
+        new(413, $"the request body is larger than the limit of {limit} bytes (got {(size > limit ? "more than " + limit : size)} bytes)");
+
+    private static Task WriteMetadata(HttpContext context, ServedModel model) => WriteJson(context, 200, json =>
+    {
+        json.WriteString("name", model.Name);
+        json.WriteStartArray("versions");
+        json.WriteStringValue(model.Version);
+        json.WriteEndArray();
+        json.WriteString("platform", "onnxruntime_onnx");
+        WriteSpecs(json, "inputs", model.Signature.Inputs);
+        WriteSpecs(json, "outputs", model.Signature.Outputs);
+    });
+
+    private static void WriteSpecs(Utf8JsonWriter json, string property, IReadOnlyList<TensorSpec> specs)
+    {
+        json.WriteStartArray(property);
+        foreach (var spec in specs)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", spec.Name);
+            json.WriteString("datatype", spec.DataType.ToWireName());
+            json.WriteStartArray("shape");
+            foreach (var dim in spec.Shape)
+            {
+                json.WriteNumberValue(dim);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static async Task WriteJson(HttpContext context, int status, Action<Utf8JsonWriter> writeProperties)
+    {
+        using var buffer = new PooledBufferWriter(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            writeProperties(json);
+            json.WriteEndObject();
+        }
+
+        await WriteBuffer(context, status, buffer);
+    }
+
+    internal static async Task WriteError(HttpContext context, int status, string message)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        using var buffer = new PooledBufferWriter(512);
+        InferenceResponseEncoder.EncodeError(buffer, message);
+        await WriteBuffer(context, status, buffer);
+    }
+
+    private static async Task WriteBuffer(HttpContext context, int status, PooledBufferWriter buffer)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+}

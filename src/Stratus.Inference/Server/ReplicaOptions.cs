@@ -1,0 +1,27 @@
+using Stratus.Inference.Batching;
+using Stratus.Inference.Runtime;
+
+namespace Stratus.Inference.Server;
+
+/// <summary>What <c>stratus replica</c> serves and how.</summary>
+public sealed class ReplicaOptions
+{
+    public required string ModelPath { get; set; }
+
+    public required string ModelName { get; set; }
+
+    public string ModelVersion { get; set; } = "1";
+
+    /// <summary>Address to bind; loopback unless told otherwise.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>Port to bind; 0 picks a free one (see <see cref="ReplicaHost.Address"/>).</summary>
+    public int Port { get; set; } = 8000;
+
+    /// <summary>Largest request body accepted; larger ones get 413 before they are read.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+
+    public BatchingOptions Batching { get; set; } = new();
+
+    public SessionSettings Session { get; set; } = new();
+}
