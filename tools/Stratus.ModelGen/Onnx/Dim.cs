@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Stratus.ModelGen.Onnx;
 
 /// <summary>
@@ -33,5 +35,5 @@ internal readonly record struct Dim
         return new Dim(null, param);
     }
 
-    public override string ToString() => Param ?? Value!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public override string ToString() => Param ?? Value!.Value.ToString(CultureInfo.InvariantCulture);
 }

@@ -12,7 +12,7 @@ namespace Stratus.ModelGen.Training;
 internal static class CreditDataGenerator
 {
     // Cap used for "no delinquency on file": bureaus typically look back 10 years.
-    public const double NoDelinquencyMonths = 120;
+    public const int NoDelinquencyMonths = 120;
 
     private static readonly int[] LoanTerms = [12, 24, 36, 48, 60, 72];
 
@@ -76,7 +76,7 @@ internal static class CreditDataGenerator
         }
         else if (rng.NextBernoulli(DeterministicMath.Sigmoid(-1.2 + (1.1 * stress))))
         {
-            monthsSinceDelinquency = 12 + rng.NextInt((int)NoDelinquencyMonths - 12);
+            monthsSinceDelinquency = 12 + rng.NextInt(NoDelinquencyMonths - 12);
         }
         else
         {
