@@ -42,6 +42,7 @@ internal static class Program
         AllTypesModel.Write(output);
         ScaleModel.Write(output);
         StateModel.Write(output);
+        SequenceModel.Write(output);
         CorruptModel.Write(output, File.ReadAllBytes(Path.Combine(output.Path, CreditRiskModel.FileName)));
         ReadmeWriter.Write(output, credit);
 

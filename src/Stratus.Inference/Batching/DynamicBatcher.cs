@@ -152,6 +152,13 @@ public sealed partial class DynamicBatcher : IDisposable
 
     private void Execute(List<WorkItem> batch)
     {
+        // Callers that went away while the batch was gathering are not worth a run.
+        batch.RemoveAll(item => item.Cancellation.IsCancellationRequested && item.Completion.TrySetCanceled(item.Cancellation));
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
         var started = _time.GetTimestamp();
         foreach (var item in batch)
         {

@@ -49,6 +49,9 @@ public sealed class ReplicaMetrics
 
     public CollectorRegistry Registry { get; }
 
+    /// <summary>ONNX Runtime runs so far (batches, or requests when unbatched).</summary>
+    public long Runs => (long)_batches.Value;
+
     public void RequestStarted() => _inFlight.Inc();
 
     public void RequestFinished(bool success, TimeSpan duration)

@@ -35,6 +35,7 @@ internal static class ReadmeWriter
         Line(md, $"- `{MultiInputModel.FileName}`: {MultiInputModel.Summary}");
         Line(md, $"- `{AllTypesModel.FileName}`: {AllTypesModel.Summary}");
         Line(md, $"- `{ScaleModel.FileName}`: {ScaleModel.Summary}");
+        Line(md, $"- `{SequenceModel.FileName}`: {SequenceModel.Summary}");
         Line(md, $"- `{StateModel.FileName}`: {StateModel.Summary}");
         Line(md, $"- `{CorruptModel.FileName}`: {CorruptModel.Summary}");
         Line(md);
