@@ -127,6 +127,10 @@ internal static class InferenceEndpoints
         {
             await WriteError(context, e.StatusCode, $"bad request body: {e.Message}");
         }
+        catch (ObjectDisposedException)
+        {
+            await WriteError(context, 503, "the replica is shutting down");
+        }
         finally
         {
             model.Metrics.RequestFinished(success, Stopwatch.GetElapsedTime(started));
