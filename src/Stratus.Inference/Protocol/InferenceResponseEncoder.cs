@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -134,60 +135,28 @@ public static class InferenceResponseEncoder
 
                 break;
             case TensorDataType.UInt8:
-                foreach (var b in raw)
-                {
-                    json.WriteNumberValue(b);
-                }
-
-                break;
-            case TensorDataType.Int8:
-                foreach (var b in MemoryMarshal.Cast<byte, sbyte>(raw))
-                {
-                    json.WriteNumberValue(b);
-                }
-
+                WriteUnsigned<byte>(json, raw);
                 break;
             case TensorDataType.UInt16:
-                foreach (var v in MemoryMarshal.Cast<byte, ushort>(raw))
-                {
-                    json.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.Int16:
-                foreach (var v in MemoryMarshal.Cast<byte, short>(raw))
-                {
-                    json.WriteNumberValue(v);
-                }
-
+                WriteUnsigned<ushort>(json, raw);
                 break;
             case TensorDataType.UInt32:
-                foreach (var v in MemoryMarshal.Cast<byte, uint>(raw))
-                {
-                    json.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.Int32:
-                foreach (var v in MemoryMarshal.Cast<byte, int>(raw))
-                {
-                    json.WriteNumberValue(v);
-                }
-
+                WriteUnsigned<uint>(json, raw);
                 break;
             case TensorDataType.UInt64:
-                foreach (var v in MemoryMarshal.Cast<byte, ulong>(raw))
-                {
-                    json.WriteNumberValue(v);
-                }
-
+                WriteUnsigned<ulong>(json, raw);
+                break;
+            case TensorDataType.Int8:
+                WriteSigned<sbyte>(json, raw);
+                break;
+            case TensorDataType.Int16:
+                WriteSigned<short>(json, raw);
+                break;
+            case TensorDataType.Int32:
+                WriteSigned<int>(json, raw);
                 break;
             case TensorDataType.Int64:
-                foreach (var v in MemoryMarshal.Cast<byte, long>(raw))
-                {
-                    json.WriteNumberValue(v);
-                }
-
+                WriteSigned<long>(json, raw);
                 break;
             case TensorDataType.Fp16:
                 foreach (var v in MemoryMarshal.Cast<byte, Half>(raw))
@@ -224,6 +193,24 @@ public static class InferenceResponseEncoder
                 }
 
                 break;
+        }
+    }
+
+    private static void WriteSigned<T>(Utf8JsonWriter json, ReadOnlySpan<byte> raw)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        foreach (var v in MemoryMarshal.Cast<byte, T>(raw))
+        {
+            json.WriteNumberValue(long.CreateTruncating(v));
+        }
+    }
+
+    private static void WriteUnsigned<T>(Utf8JsonWriter json, ReadOnlySpan<byte> raw)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        foreach (var v in MemoryMarshal.Cast<byte, T>(raw))
+        {
+            json.WriteNumberValue(ulong.CreateTruncating(v));
         }
     }
 

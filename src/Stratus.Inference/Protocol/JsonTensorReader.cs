@@ -13,58 +13,70 @@ internal static class JsonTensorReader
     public static InferTensor Read(ref Utf8JsonReader reader, InferenceRequest request, string name, TensorDataType type, long[] shape, int count)
     {
         reader.Read(); // the property name -> its value
-        if (type == TensorDataType.Bytes)
-        {
-            return new InferTensor { Name = name, DataType = type, Shape = shape, Elements = ReadBytes(ref reader, name, shape, count) };
-        }
-
         var size = type.ElementSize();
-        var buffer = request.Rent(count * size);
-        var target = buffer.AsSpan(0, count * size);
+        var elements = type == TensorDataType.Bytes ? new byte[count][] : null;
+        var buffer = elements is null ? request.Rent(count * size) : null;
         var written = 0;
-        if (reader.TokenType != JsonTokenType.StartArray)
+        var depth = 0;
+
+        // Walks nested arrays of any depth; a bare value (a scalar written as "data": 3) is one element at depth 0.
+        do
         {
-            // A bare value is accepted for a single element (a scalar input written as "data": 3).
-            WriteValue(ref reader, name, type, target, ref written, count, shape);
-        }
-        else
-        {
-            var depth = 0;
-            do
+            switch (reader.TokenType)
             {
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.StartArray:
-                        depth++;
-                        break;
-                    case JsonTokenType.EndArray:
-                        depth--;
-                        break;
-                    default:
-                        WriteValue(ref reader, name, type, target, ref written, count, shape);
-                        break;
-                }
+                case JsonTokenType.StartArray:
+                    depth++;
+                    break;
+                case JsonTokenType.EndArray:
+                    depth--;
+                    break;
+                default:
+                    if (written == count)
+                    {
+                        throw InferenceException.BadRequest(
+                            $"input '{name}' has more than {count} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} holds {count}");
+                    }
+
+                    if (elements is not null)
+                    {
+                        elements[written] = ReadString(ref reader, name);
+                    }
+                    else
+                    {
+                        WriteValue(ref reader, name, type, buffer.AsSpan(written * size, size));
+                    }
+
+                    written++;
+                    break;
             }
-            while (depth > 0 && reader.Read());
         }
+        while (depth > 0 && reader.Read());
 
         if (written != count)
         {
-            throw CountMismatch(name, shape, count, written);
+            throw InferenceException.BadRequest(
+                $"input '{name}' has {written} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} needs {count}");
         }
 
-        return new InferTensor { Name = name, DataType = type, Shape = shape, Raw = buffer.AsMemory(0, count * size) };
+        return elements is not null
+            ? new InferTensor { Name = name, DataType = type, Shape = shape, Elements = elements }
+            : new InferTensor { Name = name, DataType = type, Shape = shape, Raw = buffer.AsMemory(0, count * size) };
     }
 
-    private static void WriteValue(ref Utf8JsonReader reader, string name, TensorDataType type, Span<byte> target, ref int written, int count, long[] shape)
+    private static byte[] ReadString(ref Utf8JsonReader reader, string name)
     {
-        if (written == count)
+        if (reader.TokenType != JsonTokenType.String)
         {
-            throw InferenceException.BadRequest(
-                $"input '{name}' has more than {count} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} holds {count}");
+            throw WrongValue(name, TensorDataType.Bytes, ref reader);
         }
 
-        var at = target[(written * type.ElementSize())..];
+        var value = new byte[reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length];
+        var length = reader.CopyString(value);
+        return length == value.Length ? value : value[..length];
+    }
+
+    private static void WriteValue(ref Utf8JsonReader reader, string name, TensorDataType type, Span<byte> at)
+    {
         if (type == TensorDataType.Bool)
         {
             at[0] = reader.TokenType switch
@@ -73,7 +85,6 @@ internal static class JsonTensorReader
                 JsonTokenType.False => 0,
                 _ => throw WrongValue(name, type, ref reader),
             };
-            written++;
             return;
         }
 
@@ -110,8 +121,6 @@ internal static class JsonTensorReader
         {
             throw WrongValue(name, type, ref reader);
         }
-
-        written++;
     }
 
     private static bool WriteInteger(ref Utf8JsonReader reader, TensorDataType type, Span<byte> at)
@@ -148,44 +157,6 @@ internal static class JsonTensorReader
                 return false;
         }
     }
-
-    private static byte[][] ReadBytes(ref Utf8JsonReader reader, string name, long[] shape, int count)
-    {
-        var elements = new byte[count][];
-        var written = 0;
-        var depth = 0;
-        do
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.StartArray:
-                    depth++;
-                    break;
-                case JsonTokenType.EndArray:
-                    depth--;
-                    break;
-                case JsonTokenType.String:
-                    if (written == count)
-                    {
-                        throw InferenceException.BadRequest(
-                            $"input '{name}' has more than {count} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} holds {count}");
-                    }
-
-                    var value = new byte[reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length];
-                    elements[written++] = value.AsSpan(0, reader.CopyString(value)).ToArray();
-                    break;
-                default:
-                    throw WrongValue(name, TensorDataType.Bytes, ref reader);
-            }
-        }
-        while (depth > 0 && reader.Read());
-
-        return written == count ? elements : throw CountMismatch(name, shape, count, written);
-    }
-
-    private static InferenceException CountMismatch(string name, long[] shape, int count, int written) =>
-        InferenceException.BadRequest(
-            $"input '{name}' has {written} elements in 'data' but its shape {TensorSpec.FormatShape(shape)} needs {count}");
 
     private static InferenceException WrongValue(string name, TensorDataType type, ref Utf8JsonReader reader)
     {
