@@ -60,7 +60,11 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRoutingCore();
 
+        // Triton's and KServe's clients can gzip or deflate request bodies; the body limit applies to the decompressed size.
+        builder.Services.AddRequestDecompression();
+
         var app = builder.Build();
+        app.UseRequestDecompression();
         var host = new ReplicaHost(app, options);
         host.Metrics = new ReplicaMetrics(options.ModelName, options.ModelVersion);
         InferenceEndpoints.Map(app, host, options);

@@ -212,6 +212,43 @@ public sealed class ReplicaEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Infer_GzipRequestBody_IsDecompressed()
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(System.Text.Encoding.UTF8.GetBytes(_fixture.Request(8, 2)));
+        }
+
+        using var content = new ByteArrayContent(compressed.ToArray());
+        content.Headers.ContentEncoding.Add("gzip");
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _replica.Client.PostAsync("v2/models/credit-risk/infer", content);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(_fixture.Labels.Skip(8).Take(2), body.Output("label").Longs());
+    }
+
+    [Fact]
+    public async Task Infer_GzipBodyInflatingPastTheLimit_Is413()
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(new byte[1_000_000]);
+        }
+
+        using var content = new ByteArrayContent(compressed.ToArray());
+        content.Headers.ContentEncoding.Add("gzip");
+
+        using var response = await _replica.Client.PostAsync("v2/models/credit-risk/infer", content);
+
+        Assert.True(compressed.Length < 16 * 1024);
+        Assert.Contains("larger than the limit", await TestReplica.ReadErrorAsync(response, 413), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Infer_AfterBadRequests_StillAnswersCorrectly()
     {
         await _replica.InferErrorAsync("{not json", 400);
