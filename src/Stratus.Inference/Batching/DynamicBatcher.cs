@@ -24,6 +24,7 @@ public sealed partial class DynamicBatcher : IDisposable
     private readonly object _lock = new();
     private readonly Thread[] _workers;
     private volatile bool _batching;
+    private int _idleInstances;
     private bool _disposed;
 
     public DynamicBatcher(OnnxModelHost model, BatchingOptions options, ReplicaMetrics? metrics, TimeProvider time, ILogger logger)
@@ -42,6 +43,7 @@ public sealed partial class DynamicBatcher : IDisposable
         };
         Explanation = options.Mode == BatchingMode.Off ? "batching is off" : verdict.Reason;
         _workers = new Thread[Math.Max(1, options.Instances)];
+        _idleInstances = _workers.Length;
         for (var i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Thread(RunWorker) { IsBackground = true, Name = $"stratus-model-{i}" };
@@ -55,23 +57,65 @@ public sealed partial class DynamicBatcher : IDisposable
     /// <summary>Why batching is on or off, for logs and the CLI.</summary>
     public string Explanation { get; private set; }
 
-    /// <summary>Queues inputs (in signature order) and completes when their run has finished.</summary>
+    /// <summary>
+    /// Runs inputs (in signature order) and completes when their run has finished. When an instance is idle and
+    /// nothing is queued, the run happens at once on the caller's thread: a thread hand-off each way costs tens of
+    /// microseconds, as much as a small model's whole run. Otherwise the request queues for the instance threads,
+    /// which is where batches form.
+    /// </summary>
     public Task<InferenceResult> SubmitAsync(IReadOnlyList<InferTensor> inputs, CancellationToken cancellationToken)
     {
-        var item = new WorkItem(inputs, _time.GetTimestamp(), cancellationToken);
+        WorkItem item;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_queue.Count >= _options.MaxQueueSize)
+            if (_idleInstances > 0 && _queue.Count == 0 && (!_batching || _options.MaxQueueDelay <= TimeSpan.Zero))
             {
-                throw InferenceException.Unavailable($"the model's queue is full ({_options.MaxQueueSize} requests waiting)");
+                _idleInstances--;
+                item = null!;
             }
+            else
+            {
+                if (_queue.Count >= _options.MaxQueueSize)
+                {
+                    throw InferenceException.Unavailable($"the model's queue is full ({_options.MaxQueueSize} requests waiting)");
+                }
 
-            _queue.AddLast(item);
-            Monitor.PulseAll(_lock);
+                item = new WorkItem(inputs, _time.GetTimestamp(), cancellationToken);
+                _queue.AddLast(item);
+                Monitor.PulseAll(_lock);
+                return item.Completion.Task;
+            }
         }
 
-        return item.Completion.Task;
+        try
+        {
+            _metrics?.Queued(TimeSpan.Zero);
+            var started = _time.GetTimestamp();
+            var result = _model.Run(inputs);
+            _metrics?.Ran(inputs.Count > 0 && inputs[0].Shape.Length > 0 ? (int)inputs[0].Shape[0] : 1, _time.GetElapsedTime(started));
+            return Task.FromResult(result);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<InferenceResult>(Classify(e));
+        }
+        finally
+        {
+            ReleaseInstance();
+        }
+    }
+
+    private void ReleaseInstance()
+    {
+        lock (_lock)
+        {
+            _idleInstances++;
+            if (_queue.Count > 0)
+            {
+                Monitor.PulseAll(_lock);
+            }
+        }
     }
 
     private void RunWorker()
@@ -79,8 +123,15 @@ public sealed partial class DynamicBatcher : IDisposable
         var batch = new List<WorkItem>(_options.MaxBatchSize);
         while (TakeBatch(batch))
         {
-            Execute(batch);
-            batch.Clear();
+            try
+            {
+                Execute(batch);
+            }
+            finally
+            {
+                batch.Clear();
+                ReleaseInstance();
+            }
         }
     }
 
@@ -91,7 +142,8 @@ public sealed partial class DynamicBatcher : IDisposable
             WorkItem? first = null;
             while (first is null)
             {
-                while (_queue.Count == 0)
+                // An instance thread takes work only while an instance is free; callers running inline hold one too.
+                while (_queue.Count == 0 || _idleInstances == 0)
                 {
                     if (_disposed)
                     {
@@ -110,6 +162,7 @@ public sealed partial class DynamicBatcher : IDisposable
                 }
             }
 
+            _idleInstances--;
             batch.Add(first);
             if (!_batching)
             {

@@ -97,11 +97,11 @@ internal static class JsonTensorReader
         switch (type)
         {
             case TensorDataType.Fp32:
-                ok = reader.TryGetSingle(out var f);
+                ok = FastDecimal.TryParseSingle(reader.ValueSpan, out var f) || reader.TryGetSingle(out f);
                 BinaryPrimitives.WriteSingleLittleEndian(at, f);
                 break;
             case TensorDataType.Fp64:
-                ok = reader.TryGetDouble(out var d);
+                ok = FastDecimal.TryParseDouble(reader.ValueSpan, out var d) || reader.TryGetDouble(out d);
                 BinaryPrimitives.WriteDoubleLittleEndian(at, d);
                 break;
             case TensorDataType.Fp16:
