@@ -10,8 +10,10 @@ namespace Stratus.Bench;
 internal static class Program
 {
     private const string Usage = """
-        usage: Stratus.Bench direct --model <file.onnx> --request <request.json> [--batch 1,8] [--runs 3000] [--warmup 300] [--intra-op-threads 0]
+        usage: Stratus.Bench direct --model <file.onnx> --request <request.json> [--batch 1,8] [--runs 3000] [--warmup 300]
+                                    [--intra-op-threads 0] [--allow-spinning false] [--name mlp]
                Stratus.Bench body --request <request.json> --batch <rows> --out <file.json>
+        direct: warm-up is at least --warmup calls and at least half a second; session settings as `stratus replica`.
         """;
 
     public static int Main(string[] args)
@@ -55,14 +57,20 @@ internal static class Program
     private static int Direct(Dictionary<string, string> options)
     {
         var row = RequestRow.Load(options["request"]);
-        var settings = new SessionSettings { IntraOpThreads = int.Parse(options.GetValueOrDefault("intra-op-threads", "0")) };
+        var settings = new SessionSettings
+        {
+            IntraOpThreads = int.Parse(options.GetValueOrDefault("intra-op-threads", "0")),
+            AllowSpinning = bool.Parse(options.GetValueOrDefault("allow-spinning", "false")),
+        };
         using var host = OnnxModelHost.Load(options["model"], settings);
         Console.WriteLine($"# OnnxModelHost: intra-op threads {settings.EffectiveIntraOpThreads}, spinning {(settings.AllowSpinning ? "on" : "off")}");
         WarmUp.Run(host);
-        var benchmark = new DirectBenchmark(host, row);
+        var benchmark = new DirectBenchmark(host, row, options.GetValueOrDefault("name", "mlp"));
+        var warmup = int.Parse(options.GetValueOrDefault("warmup", "300"));
+        var runs = int.Parse(options.GetValueOrDefault("runs", "3000"));
         foreach (var rows in options.GetValueOrDefault("batch", "1,8").Split(','))
         {
-            Console.WriteLine(benchmark.Measure(int.Parse(rows), int.Parse(options.GetValueOrDefault("warmup", "300")), int.Parse(options.GetValueOrDefault("runs", "3000"))));
+            Console.WriteLine(benchmark.Measure(int.Parse(rows), warmup, runs));
         }
 
         return 0;

@@ -198,7 +198,8 @@ public sealed partial class DynamicBatcher : IDisposable
                     return true;
                 }
 
-                Monitor.Wait(_lock, TimeSpan.FromSeconds((double)remaining / _time.TimestampFrequency));
+                // Monitor.Wait counts whole milliseconds and treats less as zero, which would spin: round up.
+                Monitor.Wait(_lock, (int)Math.Min(int.MaxValue, Math.Ceiling(remaining * 1000.0 / _time.TimestampFrequency)));
             }
         }
     }

@@ -178,6 +178,7 @@ public static class InferenceRequestDecoder
         long? binarySize = null;
         var data = default(Utf8JsonReader);
         var hasData = false;
+        InferTensor? parsed = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("name"u8))
@@ -189,8 +190,8 @@ public static class InferenceRequestDecoder
             {
                 reader.Read();
                 var text = ReadString(ref reader, "input 'datatype'");
-                dataType = TensorDataTypes.TryParse(text, out var parsed)
-                    ? parsed
+                dataType = TensorDataTypes.TryParse(text, out var parsedType)
+                    ? parsedType
                     : throw InferenceException.BadRequest(
                         $"input '{name ?? "?"}' has unknown datatype '{text}'; expected one of {string.Join(", ", TensorDataTypes.AllWireNames)}");
             }
@@ -219,11 +220,19 @@ public static class InferenceRequestDecoder
             }
             else if (reader.ValueTextEquals("data"u8))
             {
-                // The data may come before datatype and shape: remember where it is and decode it once both are known.
-                data = reader;
                 hasData = true;
-                reader.Read();
-                reader.Skip();
+                if (name is not null && dataType is { } known && shape is not null)
+                {
+                    // The usual order: decode in place, in a single pass over the numbers.
+                    parsed = ReadJsonData(ref reader, request, name, known, shape, headerLength);
+                }
+                else
+                {
+                    // The data came before datatype or shape: remember where it is and decode it once both are known.
+                    data = reader;
+                    reader.Read();
+                    reader.Skip();
+                }
             }
             else
             {
@@ -247,16 +256,6 @@ public static class InferenceRequestDecoder
             throw InferenceException.BadRequest($"input '{name}' has no 'shape'");
         }
 
-        long count;
-        try
-        {
-            count = ShapeMath.ElementCount(shape);
-        }
-        catch (OverflowException)
-        {
-            throw InferenceException.BadRequest($"input '{name}' has shape {TensorSpec.FormatShape(shape)}, too large to hold");
-        }
-
         if (binarySize is { } byteCount)
         {
             if (hasData)
@@ -272,7 +271,7 @@ public static class InferenceRequestDecoder
 
             var slice = binary.Slice(binaryOffset, (int)byteCount);
             binaryOffset += (int)byteCount;
-            return BinaryTensor(name, type, shape, count, slice);
+            return BinaryTensor(name, type, shape, ElementCount(name, shape), slice);
         }
 
         if (!hasData)
@@ -280,15 +279,38 @@ public static class InferenceRequestDecoder
             throw InferenceException.BadRequest($"input '{name}' has neither 'data' nor 'binary_data_size'");
         }
 
+        if (parsed is not null && (parsed.Name != name || parsed.DataType != type || !ReferenceEquals(parsed.Shape, shape)))
+        {
+            throw InferenceException.BadRequest($"input '{name}' gives its name, datatype or shape twice");
+        }
+
+        return parsed ?? ReadJsonData(ref data, request, name, type, shape, headerLength);
+    }
+
+    private static InferTensor ReadJsonData(ref Utf8JsonReader reader, InferenceRequest request, string name, TensorDataType type, long[] shape, int headerLength)
+    {
         // Every JSON element takes at least one byte, so a shape that needs more elements than the header has
         // bytes cannot match; checking first stops a tiny request from making us allocate for a huge shape.
+        var count = ElementCount(name, shape);
         if (count > headerLength)
         {
             throw InferenceException.BadRequest(
                 $"input '{name}' has shape {TensorSpec.FormatShape(shape)} ({count} elements) but its data cannot hold that many");
         }
 
-        return JsonTensorReader.Read(ref data, request, name, type, shape, (int)count);
+        return JsonTensorReader.Read(ref reader, request, name, type, shape, (int)count);
+    }
+
+    private static long ElementCount(string name, long[] shape)
+    {
+        try
+        {
+            return ShapeMath.ElementCount(shape);
+        }
+        catch (OverflowException)
+        {
+            throw InferenceException.BadRequest($"input '{name}' has shape {TensorSpec.FormatShape(shape)}, too large to hold");
+        }
     }
 
     private static InferTensor BinaryTensor(string name, TensorDataType type, long[] shape, long count, ReadOnlyMemory<byte> slice)

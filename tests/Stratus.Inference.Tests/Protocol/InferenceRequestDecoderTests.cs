@@ -118,6 +118,8 @@ public sealed class InferenceRequestDecoderTests
     [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[100000000],"data":[1]}]}""", "cannot hold that many")]
     [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[4611686018427387904,4],"data":[1]}]}""", "too large")]
     [InlineData("""{"id":"x"}""", "no 'inputs'")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1],"shape":[2]}]}""", "gives its name, datatype or shape twice")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1],"parameters":{"binary_data_size":4}}]}""", "has both 'data' and 'binary_data_size'")]
     [InlineData("""[1,2]""", "must be a JSON object")]
     [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]""", "malformed JSON")]
     [InlineData("""{"inputs":[{"name":"x",}]}""", "malformed JSON")]
