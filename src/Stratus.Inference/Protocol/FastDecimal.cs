@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Stratus.Inference.Protocol;
 
 /// <summary>
@@ -9,41 +11,32 @@ namespace Stratus.Inference.Protocol;
 internal static class FastDecimal
 {
     private const int MaxSingleDigits = 7; // 10^7 < 2^24
-    private const int MaxSingleScale = 10; // 5^10 < 2^24, so 10^10 is exact in float
     private const int MaxDoubleDigits = 15; // 10^15 < 2^53
-    private const int MaxDoubleScale = 22; // 5^22 < 2^53, so 10^22 is exact in double
 
+    // Up to 10^10 for float (5^10 < 2^24) and 10^22 for double (5^22 < 2^53): the powers each type holds exactly.
     private static readonly float[] SinglePowers = [1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f];
 
     private static readonly double[] DoublePowers =
         [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
     /// <param name="number">A JSON number token, already validated by the reader.</param>
-    public static bool TryParseSingle(ReadOnlySpan<byte> number, out float value)
-    {
-        value = 0;
-        if (!TryDecompose(number, out var negative, out var significand, out var digits, out var scale) ||
-            digits > MaxSingleDigits || scale is < -MaxSingleScale or > MaxSingleScale)
-        {
-            return false;
-        }
-
-        var magnitude = scale < 0 ? significand / SinglePowers[-scale] : significand * SinglePowers[scale];
-        value = negative ? -magnitude : magnitude;
-        return true;
-    }
+    public static bool TryParseSingle(ReadOnlySpan<byte> number, out float value) => TryParse(number, MaxSingleDigits, SinglePowers, out value);
 
     /// <param name="number">A JSON number token, already validated by the reader.</param>
-    public static bool TryParseDouble(ReadOnlySpan<byte> number, out double value)
+    public static bool TryParseDouble(ReadOnlySpan<byte> number, out double value) => TryParse(number, MaxDoubleDigits, DoublePowers, out value);
+
+    private static bool TryParse<T>(ReadOnlySpan<byte> number, int maxDigits, T[] exactPowers, out T value)
+        where T : IFloatingPointIeee754<T>
     {
-        value = 0;
+        value = T.Zero;
         if (!TryDecompose(number, out var negative, out var significand, out var digits, out var scale) ||
-            digits > MaxDoubleDigits || scale is < -MaxDoubleScale or > MaxDoubleScale)
+            digits > maxDigits || Math.Abs(scale) >= exactPowers.Length)
         {
             return false;
         }
 
-        var magnitude = scale < 0 ? significand / DoublePowers[-scale] : significand * DoublePowers[scale];
+        var exact = T.CreateTruncating(significand);
+        var magnitude = scale < 0 ? exact / exactPowers[-scale] : exact * exactPowers[scale];
         value = negative ? -magnitude : magnitude;
         return true;
     }
