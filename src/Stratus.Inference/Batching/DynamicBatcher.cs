@@ -91,14 +91,11 @@ public sealed partial class DynamicBatcher : IDisposable
         try
         {
             _metrics?.Queued(TimeSpan.Zero);
-            var started = _time.GetTimestamp();
-            var result = _model.Run(inputs);
-            _metrics?.Ran(inputs.Count > 0 && inputs[0].Shape.Length > 0 ? (int)inputs[0].Shape[0] : 1, _time.GetElapsedTime(started));
-            return Task.FromResult(result);
+            return Task.FromResult(RunOne(inputs));
         }
         catch (Exception e)
         {
-            return Task.FromException<InferenceResult>(Classify(e));
+            return Task.FromException<InferenceResult>(e);
         }
         finally
         {
@@ -261,18 +258,33 @@ public sealed partial class DynamicBatcher : IDisposable
 
     private void RunAlone(WorkItem item)
     {
-        var started = _time.GetTimestamp();
         try
         {
-            var result = _model.Run(item.Inputs);
-            _metrics?.Ran(item.Rows, _time.GetElapsedTime(started));
-            item.Completion.TrySetResult(result);
+            item.Completion.TrySetResult(RunOne(item.Inputs));
         }
         catch (Exception e)
         {
-            item.Completion.TrySetException(Classify(e));
+            item.Completion.TrySetException(e);
         }
     }
+
+    /// <summary>One run of one request's inputs; failures come out as the <see cref="InferenceException"/> the caller sees.</summary>
+    private InferenceResult RunOne(IReadOnlyList<InferTensor> inputs)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            var result = _model.Run(inputs);
+            _metrics?.Ran(RowsOf(inputs), _time.GetElapsedTime(started));
+            return result;
+        }
+        catch (Exception e)
+        {
+            throw Classify(e);
+        }
+    }
+
+    private static int RowsOf(IReadOnlyList<InferTensor> inputs) => inputs.Count > 0 && inputs[0].Shape.Length > 0 ? (int)inputs[0].Shape[0] : 1;
 
     private static Exception Classify(Exception e) => e switch
     {
@@ -405,7 +417,7 @@ public sealed partial class DynamicBatcher : IDisposable
 
         public TaskCompletionSource<InferenceResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public int Rows => Inputs.Count > 0 && Inputs[0].Shape.Length > 0 ? (int)Inputs[0].Shape[0] : 1;
+        public int Rows => RowsOf(Inputs);
 
         /// <summary>Two requests merge when every input agrees on everything but the batch dimension.</summary>
         public bool CanJoin(WorkItem other)
