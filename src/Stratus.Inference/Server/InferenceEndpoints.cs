@@ -4,13 +4,15 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Stratus.Core.Models;
 using Stratus.Inference.Protocol;
 
 namespace Stratus.Inference.Server;
 
 /// <summary>The Open Inference Protocol (v2) REST endpoints of a replica, plus <c>/metrics</c>.</summary>
-internal static class InferenceEndpoints
+internal static partial class InferenceEndpoints
 {
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
     private const string ServerVersion = "0.1.0";
@@ -130,6 +132,12 @@ internal static class InferenceEndpoints
         catch (ObjectDisposedException)
         {
             await WriteError(context, 503, "the replica is shutting down");
+        }
+        catch (Exception e)
+        {
+            // A defect of ours: still answer in the protocol's shape, and leave the details in the log.
+            LogInferFailed(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.Replica"), e, model.Name);
+            await WriteError(context, 500, $"internal error: {e.Message}");
         }
         finally
         {
@@ -291,4 +299,7 @@ internal static class InferenceEndpoints
         context.Response.ContentLength = buffer.WrittenCount;
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Inference request for {Model} failed")]
+    private static partial void LogInferFailed(ILogger logger, Exception exception, string model);
 }
