@@ -1,0 +1,22 @@
+using Stratus.Core.Auth;
+
+namespace Stratus.ControlPlane.Auth;
+
+public sealed record TokenInfo(string Id, Role Role, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>A new token: its record and the secret, which is shown this once and never stored.</summary>
+public sealed record CreatedToken(TokenInfo Info, string Secret);
+
+/// <summary>Bearer tokens for the control-plane API, stored as hashes.</summary>
+public interface ITokenStore
+{
+    Task<CreatedToken> CreateAsync(Role role, string description, CancellationToken cancellationToken = default);
+
+    /// <summary>The token's record, or null when the secret is unknown or revoked.</summary>
+    Task<TokenInfo?> AuthenticateAsync(string secret, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<TokenInfo>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Revokes a token by id; false when there is no such live token.</summary>
+    Task<bool> RevokeAsync(string id, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,82 @@
+using Microsoft.Data.Sqlite;
+
+namespace Stratus.ControlPlane.Store;
+
+/// <summary>
+/// Versioned schema changes, applied in order, each in its own transaction with its record in
+/// <c>schema_migrations</c>, so a crash mid-way leaves the schema at a known version. A database written by a
+/// newer Stratus (a version this binary does not know) is refused rather than guessed at.
+/// </summary>
+public static class Migrations
+{
+    public sealed record Migration(int Version, string Name, string Sql);
+
+    public static IReadOnlyList<Migration> All { get; } =
+    [
+        new(1, "tokens", """
+            CREATE TABLE tokens (
+                id TEXT PRIMARY KEY,
+                hash BLOB NOT NULL UNIQUE,
+                role TEXT NOT NULL,
+                description TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT NULL
+            );
+            """),
+        new(2, "audit", """
+            CREATE TABLE audit (
+                seq INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                before_json TEXT NULL,
+                after_json TEXT NULL,
+                prev_hash BLOB NOT NULL,
+                hash BLOB NOT NULL
+            );
+            """),
+    ];
+
+    public static int LatestVersion => All[^1].Version;
+
+    public static async Task<int> ApplyAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await SqliteDatabase.Execute(
+            connection,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);",
+            cancellationToken);
+        var current = await CurrentVersionAsync(connection, cancellationToken);
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"the database is at schema version {current}, newer than this Stratus knows ({LatestVersion}); upgrade Stratus");
+        }
+
+        foreach (var migration in All.Where(m => m.Version > current))
+        {
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await SqliteDatabase.Execute(connection, migration.Sql, cancellationToken, transaction);
+            await using (var record = connection.CreateCommand())
+            {
+                record.Transaction = transaction;
+                record.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($v, $n, $t);";
+                record.Parameters.AddWithValue("$v", migration.Version);
+                record.Parameters.AddWithValue("$n", migration.Name);
+                record.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O"));
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return LatestVersion;
+    }
+
+    public static async Task<int> CurrentVersionAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

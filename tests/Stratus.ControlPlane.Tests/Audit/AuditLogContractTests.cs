@@ -1,0 +1,65 @@
+using Stratus.ControlPlane.Audit;
+
+namespace Stratus.ControlPlane.Tests.Audit;
+
+/// <summary>What every audit log store must do; each store's tests subclass this.</summary>
+public abstract class AuditLogContractTests : IAsyncLifetime
+{
+    protected IAuditLog Log { get; private set; } = null!;
+
+    protected abstract Task<IAuditLog> CreateAsync();
+
+    public async Task InitializeAsync() => Log = await CreateAsync();
+
+    public abstract Task DisposeAsync();
+
+    [Fact]
+    public async Task Append_NumbersEntriesAndChainsThem()
+    {
+        var first = await Log.AppendAsync("admin", "model.push", "credit-risk/1", null, "{\"sha256\":\"ab\"}");
+        var second = await Log.AppendAsync("ci", "deployment.scale", "credit-risk", "{\"replicas\":1}", "{\"replicas\":3}");
+
+        Assert.Equal(1, first.Sequence);
+        Assert.Equal(2, second.Sequence);
+        Assert.Equal(first.Hash, second.PreviousHash);
+        Assert.Equal(new byte[32], first.PreviousHash);
+    }
+
+    [Fact]
+    public async Task List_ReturnsEntriesInOrderAfterASequence()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await Log.AppendAsync("admin", "token.create", $"t{i}", null, null);
+        }
+
+        var page = await Log.ListAsync(afterSequence: 2, limit: 2);
+
+        Assert.Equal([3L, 4L], page.Select(e => e.Sequence));
+        Assert.Equal(["t2", "t3"], page.Select(e => e.Target));
+    }
+
+    [Fact]
+    public async Task Verify_UntouchedLog_IsIntactAndReportsTheHead()
+    {
+        await Log.AppendAsync("admin", "a", "x", null, null);
+        var last = await Log.AppendAsync("admin", "b", "y", "before", "after");
+
+        var verdict = await Log.VerifyAsync();
+
+        Assert.True(verdict.Intact, verdict.Reason);
+        Assert.Equal(2, verdict.Entries);
+        Assert.Equal(last.Hash, verdict.HeadHash);
+    }
+
+    [Fact]
+    public async Task Append_Concurrently_KeepsOneUnbrokenChain()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Log.AppendAsync($"user{i}", "deploy", $"d{i}", null, null)));
+
+        var verdict = await Log.VerifyAsync();
+
+        Assert.True(verdict.Intact, verdict.Reason);
+        Assert.Equal(24, verdict.Entries);
+    }
+}

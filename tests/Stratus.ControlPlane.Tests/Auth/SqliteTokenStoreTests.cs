@@ -1,0 +1,46 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Stratus.ControlPlane.Auth;
+using Stratus.ControlPlane.Tests.Store;
+using Stratus.Core.Auth;
+
+namespace Stratus.ControlPlane.Tests.Auth;
+
+public sealed class SqliteTokenStoreTests : TokenStoreContractTests
+{
+    private TempDatabase _temp = null!;
+
+    protected override async Task<ITokenStore> CreateAsync()
+    {
+        _temp = await TempDatabase.CreateAsync();
+        return new SqliteTokenStore(_temp.Database, TimeProvider.System);
+    }
+
+    public override async Task DisposeAsync() => await _temp.DisposeAsync();
+
+    [Fact]
+    public async Task Create_NeverWritesTheSecretToDisk()
+    {
+        var created = await Tokens.CreateAsync(Role.Admin, "admin");
+        SqliteConnection.ClearAllPools();
+
+        var secretPart = Encoding.UTF8.GetBytes(created.Secret.Split('_')[2]);
+        foreach (var file in Directory.GetFiles(_temp.Folder))
+        {
+            var bytes = await File.ReadAllBytesAsync(file);
+            Assert.True(bytes.AsSpan().IndexOf(secretPart) < 0, $"{Path.GetFileName(file)} holds the secret");
+        }
+
+        Assert.NotNull(await Tokens.AuthenticateAsync(created.Secret));
+    }
+
+    [Fact]
+    public async Task Authenticate_SurvivesReopeningTheFile()
+    {
+        var created = await Tokens.CreateAsync(Role.Deployer, "deployer");
+
+        var reopened = new SqliteTokenStore(await Stratus.ControlPlane.Store.SqliteDatabase.OpenAsync(_temp.Database.Path), TimeProvider.System);
+
+        Assert.Equal(Role.Deployer, (await reopened.AuthenticateAsync(created.Secret))?.Role);
+    }
+}
