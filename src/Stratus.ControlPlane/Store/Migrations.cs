@@ -36,6 +36,18 @@ public static class Migrations
                 hash BLOB NOT NULL
             );
             """),
+        new(3, "model_versions", """
+            CREATE TABLE model_versions (
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                signature_json TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                PRIMARY KEY (name, version)
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

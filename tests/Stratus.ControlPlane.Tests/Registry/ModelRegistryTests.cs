@@ -1,0 +1,138 @@
+using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Tests.Store;
+using Stratus.Core.Models;
+
+namespace Stratus.ControlPlane.Tests.Registry;
+
+/// <summary>Pushes of the repository's real sample models into a real SQLite file and content store.</summary>
+public sealed class ModelRegistryTests : IAsyncLifetime
+{
+    private TempDatabase _temp = null!;
+    private ModelRegistry _registry = null!;
+    private ContentStore _content = null!;
+
+    public async Task InitializeAsync()
+    {
+        _temp = await TempDatabase.CreateAsync();
+        _content = new ContentStore(Path.Combine(_temp.Folder, "models"));
+        _registry = new ModelRegistry(_temp.Database, _content, TimeProvider.System);
+    }
+
+    public async Task DisposeAsync() => await _temp.DisposeAsync();
+
+    private static string Sample(string file)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "models", file);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException(file);
+    }
+
+    private async Task<ModelVersion> PushAsync(string name, string file)
+    {
+        await using var stream = File.OpenRead(Sample(file));
+        return await _registry.PushAsync(name, stream, "admin");
+    }
+
+    [Fact]
+    public async Task Push_ValidModel_StoresItByContentWithItsSignature()
+    {
+        var pushed = await PushAsync("credit-risk", "credit-risk.onnx");
+
+        Assert.Equal(1, pushed.Version);
+        Assert.Equal(new FileInfo(Sample("credit-risk.onnx")).Length, pushed.SizeBytes);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Sample("credit-risk.onnx")))), pushed.Sha256);
+        Assert.True(File.ReadAllBytes(_registry.PathOf(pushed)).AsSpan().SequenceEqual(File.ReadAllBytes(Sample("credit-risk.onnx"))));
+        var input = Assert.Single(pushed.Signature.Inputs);
+        Assert.Equal("features", input.Name);
+        Assert.Equal(TensorDataType.Fp32, input.DataType);
+        Assert.Equal([-1L, 12L], input.Shape);
+    }
+
+    [Fact]
+    public async Task Push_SameNameAgain_NumbersTheNextVersionAndKeepsOneCopyOfIdenticalContent()
+    {
+        await PushAsync("risk", "credit-risk.onnx");
+        var second = await PushAsync("risk", "credit-risk.onnx");
+        var third = await PushAsync("risk", "multi-input.onnx");
+
+        Assert.Equal(2, second.Version);
+        Assert.Equal(3, third.Version);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(_content.Root, "sha256"), "*", SearchOption.AllDirectories).Length);
+        var listed = await _registry.ListAsync("risk");
+        Assert.Equal([1, 2, 3], listed.Select(v => v.Version));
+        Assert.Equal(["tag"], listed[2].Signature.Inputs.Where(i => i.DataType == TensorDataType.Bytes).Select(i => i.Name));
+    }
+
+    [Fact]
+    public async Task Push_ConcurrentPushesOfOneName_GetDistinctVersions()
+    {
+        var versions = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => PushAsync("risk", "credit-risk.onnx")));
+
+        Assert.Equal([1, 2, 3, 4, 5, 6], versions.Select(v => v.Version).Order());
+    }
+
+    [Fact]
+    public async Task Push_CorruptModel_IsRefusedWithTheRuntimesReasonAndLeavesNothing()
+    {
+        var error = await Assert.ThrowsAsync<ModelRejectedException>(() => PushAsync("broken", "corrupt.onnx"));
+
+        Assert.Contains("ONNX Runtime cannot load 'broken'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await _registry.ListAsync());
+        Assert.Empty(Directory.GetFiles(_content.Root, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Push_NotAModelAtAll_IsRefused()
+    {
+        using var text = new MemoryStream("name,age\nalice,30\n"u8.ToArray());
+
+        await Assert.ThrowsAsync<ModelRejectedException>(() => _registry.PushAsync("csv", text, "admin"));
+
+        Assert.Empty(await _registry.ListAsync());
+    }
+
+    [Fact]
+    public async Task Push_OverTheSizeLimit_IsRefusedBeforeLoading()
+    {
+        await using var stream = File.OpenRead(Sample("credit-risk.onnx"));
+
+        var error = await Assert.ThrowsAsync<ModelRejectedException>(() => _registry.PushAsync("risk", stream, "admin", maxBytes: 1000));
+
+        Assert.Contains("larger than the limit of 1000 bytes", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_content.Root, "*", SearchOption.AllDirectories));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Credit")]
+    [InlineData("-risk")]
+    [InlineData("risk/../x")]
+    public async Task Push_BadName_IsRefusedBeforeAnythingIsWritten(string name)
+    {
+        await using var stream = File.OpenRead(Sample("credit-risk.onnx"));
+
+        await Assert.ThrowsAsync<ModelRejectedException>(() => _registry.PushAsync(name, stream, "admin"));
+
+        Assert.False(Directory.Exists(_content.Root));
+    }
+
+    [Fact]
+    public async Task List_SurvivesReopeningTheStore()
+    {
+        var pushed = await PushAsync("credit-risk", "credit-risk.onnx");
+
+        var reopened = new ModelRegistry(await Stratus.ControlPlane.Store.SqliteDatabase.OpenAsync(_temp.Database.Path), _content, TimeProvider.System);
+
+        var found = await reopened.GetAsync("credit-risk", 1);
+        Assert.NotNull(found);
+        Assert.Equal(pushed.Sha256, found.Sha256);
+        Assert.Equal(pushed.Signature.Outputs.Select(o => o.Name), found.Signature.Outputs.Select(o => o.Name));
+    }
+}
