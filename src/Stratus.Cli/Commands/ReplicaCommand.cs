@@ -34,7 +34,9 @@ internal sealed class ReplicaCommand : Command
         Options.Add(AllowSpinningOption);
         Options.Add(DemoOption);
         Options.Add(VerboseOption);
-        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), cancellationToken));
+        Options.Add(ReadyFileOption);
+        Options.Add(EmulatedLatencyOption);
+        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), cancellationToken));
     }
 
     public Option<FileInfo> ModelOption { get; } = new("--model") { Description = "Path of the .onnx file to serve.", Required = true };
@@ -67,8 +69,13 @@ internal sealed class ReplicaCommand : Command
 
     public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log requests and server events." };
 
+    public Option<FileInfo> ReadyFileOption { get; } = new("--ready-file") { Description = "Once ready, write {\"pid\",\"endpoint\"} to this file (how a provider learns where the replica listens)." };
+
+    public Option<int> EmulatedLatencyOption { get; } = new("--emulated-latency-ms") { Description = "Delay every v2 request by this much, emulating a far-away cloud." };
+
     internal ReplicaOptions ToOptions(ParseResult parse) => new()
     {
+        EmulatedLatency = TimeSpan.FromMilliseconds(parse.GetValue(EmulatedLatencyOption)),
         ModelPath = parse.GetValue(ModelOption)!.FullName,
         ModelName = parse.GetValue(NameOption)!,
         ModelVersion = parse.GetValue(VersionOption)!,
@@ -86,7 +93,7 @@ internal sealed class ReplicaCommand : Command
         Session = new SessionSettings { IntraOpThreads = parse.GetValue(IntraOpThreadsOption), AllowSpinning = parse.GetValue(AllowSpinningOption) },
     };
 
-    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, FileInfo? readyFile, CancellationToken cancellationToken)
     {
         if (!File.Exists(options.ModelPath))
         {
@@ -124,6 +131,15 @@ internal sealed class ReplicaCommand : Command
         }
 
         PrintBanner(options, model, host.Address);
+        if (readyFile is not null)
+        {
+            // Written whole then renamed, so a reader never sees half a file.
+            var json = $"{{\"pid\":{Environment.ProcessId},\"endpoint\":\"{host.Address}\"}}";
+            var temporary = readyFile.FullName + ".tmp";
+            await File.WriteAllTextAsync(temporary, json, cancellationToken);
+            File.Move(temporary, readyFile.FullName, overwrite: true);
+        }
+
         if (demo)
         {
             await RunDemoAsync(options, model, host.Address, cancellationToken);

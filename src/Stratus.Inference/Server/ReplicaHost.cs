@@ -65,6 +65,18 @@ public sealed partial class ReplicaHost : IAsyncDisposable
 
         var app = builder.Build();
         app.UseRequestDecompression();
+        if (options.EmulatedLatency > TimeSpan.Zero)
+        {
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path.StartsWithSegments("/v2", StringComparison.Ordinal))
+                {
+                    await Task.Delay(options.EmulatedLatency, context.RequestAborted);
+                }
+
+                await next(context);
+            });
+        }
         var host = new ReplicaHost(app, options);
         host.Metrics = new ReplicaMetrics(options.ModelName, options.ModelVersion);
         InferenceEndpoints.Map(app, host, options);

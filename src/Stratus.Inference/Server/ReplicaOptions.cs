@@ -23,5 +23,8 @@ public sealed class ReplicaOptions
 
     public BatchingOptions Batching { get; set; } = new();
 
+    /// <summary>Added to every v2 request, so a local cloud can stand in for a distant region.</summary>
+    public TimeSpan EmulatedLatency { get; set; }
+
     public SessionSettings Session { get; set; } = new();
 }

@@ -1,0 +1,36 @@
+namespace Stratus.ControlPlane.Providers;
+
+/// <summary>What to run: one replica of a model version, with the artifact the registry holds and its checksum.</summary>
+public sealed record ReplicaLaunch(string ReplicaId, string ModelName, string ModelVersion, string ArtifactPath, string Sha256, string Shape);
+
+/// <summary>A replica a provider runs, and where it answers.</summary>
+public sealed record ReplicaHandle(string ReplicaId, string Cloud, string Shape, Uri Endpoint);
+
+/// <summary>How far a refusal reaches, so the planner blocks the right thing: this shape here, the region, or the cloud.</summary>
+public enum ProvisioningScope
+{
+    Shape,
+    Region,
+    Cloud,
+}
+
+/// <summary>A launch the cloud refused or that failed, with its scope and reason.</summary>
+public sealed class ProvisioningException(ProvisioningScope scope, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public ProvisioningScope Scope { get; } = scope;
+}
+
+/// <summary>One cloud's way to run replicas. Every provider passes the same contract suite.</summary>
+public interface ICloudProvider
+{
+    string CloudName { get; }
+
+    /// <summary>Starts a replica and returns once it is ready; throws <see cref="ProvisioningException"/> when the cloud will not.</summary>
+    Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default);
+
+    /// <summary>Stops a replica; stopping one that is gone is not an error.</summary>
+    Task StopAsync(string replicaId, CancellationToken cancellationToken = default);
+
+    /// <summary>The replicas running now, including ones started before this process (how a restarted control plane adopts them).</summary>
+    Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default);
+}

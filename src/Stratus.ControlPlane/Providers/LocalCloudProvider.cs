@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Stratus.Core.Clouds;
+
+namespace Stratus.ControlPlane.Providers;
+
+/// <summary>How to start <c>stratus replica</c>: the executable and any arguments before the verb.</summary>
+public sealed record ReplicaExecutable(string FileName, IReadOnlyList<string> PrefixArguments)
+{
+    /// <summary>This very executable, when the control plane runs as <c>stratus</c>.</summary>
+    public static ReplicaExecutable Current() => new(Environment.ProcessPath!, []);
+}
+
+/// <summary>
+/// A cloud on this machine: each replica is a child <c>stratus replica</c> process on a loopback port. The cloud has
+/// its own artifact folder, and every model is copied there and its SHA-256 checked before a replica may load it.
+/// Each replica writes a ready file with its process id and endpoint. Those files, not this object's memory, say what
+/// runs, so a control plane that was killed and restarted finds its replicas again. Replicas redirect their output
+/// to a log file rather than a pipe, so they outlive the control plane without writing into a closed pipe.
+/// </summary>
+public sealed class LocalCloudProvider : ICloudProvider, IDisposable
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+    private readonly CloudSpec _cloud;
+    private readonly ReplicaExecutable _executable;
+    private readonly string _artifacts;
+    private readonly string _replicas;
+    private readonly SemaphoreSlim _launchGate = new(1, 1);
+
+    public LocalCloudProvider(CloudSpec cloud, string dataDirectory, ReplicaExecutable executable)
+    {
+        _cloud = cloud;
+        _executable = executable;
+        var root = Path.Combine(dataDirectory, "clouds", cloud.Name);
+        _artifacts = Path.Combine(root, "artifacts");
+        _replicas = Path.Combine(root, "replicas");
+        Directory.CreateDirectory(_artifacts);
+        Directory.CreateDirectory(_replicas);
+    }
+
+    public string CloudName => _cloud.Name;
+
+    /// <summary>While out, the cloud's replicas are gone and launches are refused (<c>stratus cloud outage</c>).</summary>
+    public bool IsOut { get; private set; }
+
+    /// <summary>Where a model's copy lives in this cloud (exposed so tests can corrupt it as a faulty copy would).</summary>
+    public string ArtifactPathOf(string sha256) => Path.Combine(_artifacts, sha256 + ".onnx");
+
+    public async Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)
+    {
+        // One launch at a time per cloud, so two launches cannot both take the last unit of capacity.
+        await _launchGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (IsOut)
+            {
+                throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} is down");
+            }
+
+            if (!_cloud.Capacity.TryGetValue(launch.Shape, out var capacity))
+            {
+                throw new ProvisioningException(ProvisioningScope.Shape, $"cloud {CloudName} offers no shape '{launch.Shape}'");
+            }
+
+            var running = (await ListAsync(cancellationToken)).Count(r => r.Shape == launch.Shape);
+            if (running >= capacity)
+            {
+                throw new ProvisioningException(ProvisioningScope.Shape, $"cloud {CloudName} has no capacity left for shape '{launch.Shape}' ({running} of {capacity} in use)");
+            }
+
+            var artifact = await CopyArtifactAsync(launch, cancellationToken);
+            return await StartAsync(launch, artifact, cancellationToken);
+        }
+        finally
+        {
+            _launchGate.Release();
+        }
+    }
+
+    public Task StopAsync(string replicaId, CancellationToken cancellationToken = default)
+    {
+        var record = Path.Combine(_replicas, replicaId + ".json");
+        if (ReadRecord(record) is { } state && TryGetProcess(state) is { } process)
+        {
+            using (process)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(TimeSpan.FromSeconds(10));
+            }
+        }
+
+        File.Delete(record);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var handles = new List<ReplicaHandle>();
+        foreach (var record in Directory.GetFiles(_replicas, "*.json"))
+        {
+            if (ReadRecord(record) is { } state && TryGetProcess(state) is { } process)
+            {
+                process.Dispose();
+                handles.Add(new ReplicaHandle(state.ReplicaId, CloudName, state.Shape, new Uri(state.Endpoint)));
+            }
+            else
+            {
+                // The process is gone (crashed, killed, machine restarted): its record goes with it.
+                File.Delete(record);
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<ReplicaHandle>>(handles);
+    }
+
+    /// <summary>Takes the cloud down: every replica dies and launches are refused until <see cref="Restore"/>.</summary>
+    public async Task OutageAsync(CancellationToken cancellationToken = default)
+    {
+        IsOut = true;
+        foreach (var replica in await ListAsync(cancellationToken))
+        {
+            await StopAsync(replica.ReplicaId, cancellationToken);
+        }
+    }
+
+    public void Restore() => IsOut = false;
+
+    private async Task<string> CopyArtifactAsync(ReplicaLaunch launch, CancellationToken cancellationToken)
+    {
+        var target = ArtifactPathOf(launch.Sha256);
+        if (!File.Exists(target))
+        {
+            var temporary = target + $".{Guid.NewGuid():N}.part";
+            File.Copy(launch.ArtifactPath, temporary);
+            File.Move(temporary, target, overwrite: true);
+        }
+
+        // Checked on every launch, not only after a copy: a copy damaged later must not be served either.
+        await using var stream = File.OpenRead(target);
+        var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+        if (actual != launch.Sha256)
+        {
+            stream.Close();
+            File.Delete(target);
+            throw new ProvisioningException(
+                ProvisioningScope.Cloud,
+                $"the copy of {launch.ModelName} version {launch.ModelVersion} in cloud {CloudName} has SHA-256 {actual}, expected {launch.Sha256}; it was deleted");
+        }
+
+        return target;
+    }
+
+    private async Task<ReplicaHandle> StartAsync(ReplicaLaunch launch, string artifact, CancellationToken cancellationToken)
+    {
+        var ready = Path.Combine(_replicas, launch.ReplicaId + ".ready");
+        var log = Path.Combine(_replicas, launch.ReplicaId + ".log");
+        File.Delete(ready);
+        string[] arguments =
+        [
+            .. _executable.PrefixArguments, "replica", "--model", artifact, "--name", launch.ModelName, "--version", launch.ModelVersion,
+            "--port", "0", "--ready-file", ready, "--emulated-latency-ms", ((int)_cloud.EmulatedLatency.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ];
+
+        // exec through the shell only to point stdout and stderr at the log file.
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$STRATUS_REPLICA_LOG\" 2>&1 </dev/null");
+        info.ArgumentList.Add(_executable.FileName);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["STRATUS_REPLICA_LOG"] = log;
+        using var process = Process.Start(info) ?? throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} could not start a replica process");
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        while (!File.Exists(ready))
+        {
+            if (process.HasExited)
+            {
+                throw new ProvisioningException(ProvisioningScope.Shape, $"replica {launch.ReplicaId} exited with code {process.ExitCode}: {Tail(log)}");
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new ProvisioningException(ProvisioningScope.Shape, $"replica {launch.ReplicaId} was not ready within {ReadyTimeout.TotalSeconds} s");
+            }
+
+            // The replica signals readiness only through its file; poll it briefly.
+            await Task.WhenAny(process.WaitForExitAsync(cancellationToken), Task.Delay(50, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(ready, cancellationToken));
+        var state = new ReplicaRecord(launch.ReplicaId, launch.Shape, document.RootElement.GetProperty("pid").GetInt32(), document.RootElement.GetProperty("endpoint").GetString()!);
+        var record = Path.Combine(_replicas, launch.ReplicaId + ".json");
+        await File.WriteAllTextAsync(record + ".tmp", JsonSerializer.Serialize(state), cancellationToken);
+        File.Move(record + ".tmp", record, overwrite: true);
+        File.Delete(ready);
+        return new ReplicaHandle(launch.ReplicaId, CloudName, launch.Shape, new Uri(state.Endpoint));
+    }
+
+    public void Dispose() => _launchGate.Dispose();
+
+    private static string Tail(string log) => File.Exists(log) ? string.Join(" | ", File.ReadLines(log).TakeLast(3)) : "(no output)";
+
+    private static ReplicaRecord? ReadRecord(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ReplicaRecord>(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The replica's process if it still runs; a reused process id belonging to something else does not count.</summary>
+    private static Process? TryGetProcess(ReplicaRecord state)
+    {
+        try
+        {
+            var process = Process.GetProcessById(state.Pid);
+            var commandLine = File.Exists($"/proc/{state.Pid}/cmdline") ? File.ReadAllText($"/proc/{state.Pid}/cmdline") : string.Empty;
+            if (!process.HasExited && commandLine.Contains(state.ReplicaId, StringComparison.Ordinal))
+            {
+                return process;
+            }
+
+            process.Dispose();
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException)
+        {
+            // No such process, or it ended while we looked.
+        }
+
+        return null;
+    }
+
+    private sealed record ReplicaRecord(string ReplicaId, string Shape, int Pid, string Endpoint);
+}
