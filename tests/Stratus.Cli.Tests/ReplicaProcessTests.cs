@@ -8,19 +8,7 @@ namespace Stratus.Cli.Tests;
 [Trait("Category", "Process")]
 public sealed class ReplicaProcessTests
 {
-    private static string RepositoryFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, relative);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException(relative);
-    }
+    private static string RepositoryFile(string relative) => Stratus.Testing.RepositoryFiles.Find(relative);
 
     private static Process Start(params string[] arguments)
     {

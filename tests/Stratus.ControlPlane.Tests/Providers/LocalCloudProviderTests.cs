@@ -9,23 +9,9 @@ public sealed class LocalCloudProviderTests : CloudProviderContractTests
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), $"stratus-cloud-{Guid.NewGuid():N}");
     private readonly List<LocalCloudProvider> _providers = [];
-    private readonly string _model = SampleModel();
+    private readonly string _model = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx");
 
-    private static readonly ReplicaExecutable Stratus = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]);
-
-    private static string SampleModel()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "models", "credit-risk.onnx");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("credit-risk.onnx");
-    }
+    private static readonly ReplicaExecutable StratusReplica = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]);
 
     private static CloudSpec Cloud(int smallCapacity) => new(
         "local-test", "local", "test-1", "us", new GeoLocation(0, 0),
@@ -35,7 +21,7 @@ public sealed class LocalCloudProviderTests : CloudProviderContractTests
 
     private LocalCloudProvider CreateLocal(int smallCapacity)
     {
-        var provider = new LocalCloudProvider(Cloud(smallCapacity), _data, Stratus);
+        var provider = new LocalCloudProvider(Cloud(smallCapacity), _data, StratusReplica);
         _providers.Add(provider);
         return provider;
     }

@@ -20,19 +20,7 @@ public sealed class ModelRegistryTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _temp.DisposeAsync();
 
-    private static string Sample(string file)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "models", file);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException(file);
-    }
+    private static string Sample(string file) => Stratus.Testing.RepositoryFiles.Model(file);
 
     private async Task<ModelVersion> PushAsync(string name, string file)
     {
