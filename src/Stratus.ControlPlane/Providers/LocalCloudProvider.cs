@@ -102,7 +102,12 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
             if (ReadRecord(record) is { } state && TryGetProcess(state) is { } process)
             {
                 process.Dispose();
-                handles.Add(new ReplicaHandle(state.ReplicaId, CloudName, state.Shape, new Uri(state.Endpoint)));
+                if ((state.Endpoint is null ? Promote(record, state) : state) is { Endpoint: { } endpoint })
+                {
+                    handles.Add(new ReplicaHandle(state.ReplicaId, CloudName, state.Shape, new Uri(endpoint)));
+                }
+
+                // Otherwise it is still starting: neither listed nor forgotten.
             }
             else
             {
@@ -174,6 +179,11 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
 
         info.Environment["STRATUS_REPLICA_LOG"] = log;
         using var process = Process.Start(info) ?? throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} could not start a replica process");
+
+        // Recorded at once (the shell execs, so the pid stays): should this process die before the replica is ready,
+        // a later listing still finds the replica when it comes up, rather than leaving it unowned.
+        var record = Path.Combine(_replicas, launch.ReplicaId + ".json");
+        WriteRecord(record, new ReplicaRecord(launch.ReplicaId, launch.Shape, process.Id, null));
         var deadline = DateTime.UtcNow + ReadyTimeout;
         while (!File.Exists(ready))
         {
@@ -193,16 +203,33 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(ready, cancellationToken));
-        var state = new ReplicaRecord(launch.ReplicaId, launch.Shape, document.RootElement.GetProperty("pid").GetInt32(), document.RootElement.GetProperty("endpoint").GetString()!);
-        var record = Path.Combine(_replicas, launch.ReplicaId + ".json");
-        await File.WriteAllTextAsync(record + ".tmp", JsonSerializer.Serialize(state), cancellationToken);
-        File.Move(record + ".tmp", record, overwrite: true);
-        File.Delete(ready);
-        return new ReplicaHandle(launch.ReplicaId, CloudName, launch.Shape, new Uri(state.Endpoint));
+        var state = Promote(record, ReadRecord(record)!)!;
+        return new ReplicaHandle(launch.ReplicaId, CloudName, launch.Shape, new Uri(state.Endpoint!));
     }
 
     public void Dispose() => _launchGate.Dispose();
+
+    /// <summary>Completes a record from the replica's ready file once it exists; null while the replica is still starting.</summary>
+    private static ReplicaRecord? Promote(string record, ReplicaRecord state)
+    {
+        var ready = Path.ChangeExtension(record, ".ready");
+        if (!File.Exists(ready))
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(File.ReadAllText(ready));
+        var promoted = state with { Endpoint = document.RootElement.GetProperty("endpoint").GetString() };
+        WriteRecord(record, promoted);
+        File.Delete(ready);
+        return promoted;
+    }
+
+    private static void WriteRecord(string path, ReplicaRecord state)
+    {
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(state));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
 
     private static string Tail(string log) => File.Exists(log) ? string.Join(" | ", File.ReadLines(log).TakeLast(3)) : "(no output)";
 
@@ -240,5 +267,5 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         return null;
     }
 
-    private sealed record ReplicaRecord(string ReplicaId, string Shape, int Pid, string Endpoint);
+    private sealed record ReplicaRecord(string ReplicaId, string Shape, int Pid, string? Endpoint);
 }

@@ -48,6 +48,27 @@ public static class Migrations
                 PRIMARY KEY (name, version)
             );
             """),
+        new(4, "deployments", """
+            CREATE TABLE deployments (
+                name TEXT PRIMARY KEY,
+                model TEXT NOT NULL,
+                model_version INTEGER NOT NULL,
+                replicas INTEGER NOT NULL,
+                shape TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            );
+            CREATE TABLE replicas (
+                id TEXT PRIMARY KEY,
+                deployment TEXT NOT NULL,
+                cloud TEXT NOT NULL,
+                shape TEXT NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT NULL,
+                endpoint TEXT NULL,
+                updated_at TEXT NOT NULL
+            );
+            CREATE INDEX replicas_by_deployment ON replicas (deployment);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

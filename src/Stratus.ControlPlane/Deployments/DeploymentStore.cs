@@ -1,0 +1,110 @@
+using System.Globalization;
+using Stratus.ControlPlane.Store;
+
+namespace Stratus.ControlPlane.Deployments;
+
+/// <summary>What the user asked for: a model version, how many replicas, of which shape.</summary>
+public sealed record Deployment(string Name, string Model, int ModelVersion, int Replicas, string Shape);
+
+public enum ReplicaState
+{
+    /// <summary>Recorded, launch not yet begun or in flight.</summary>
+    Pending,
+
+    /// <summary>Answering on its endpoint.</summary>
+    Ready,
+
+    /// <summary>Could not be launched or died; <see cref="ReplicaRecord.Reason"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>The control plane's view of one replica.</summary>
+public sealed record ReplicaRecord(string Id, string Deployment, string Cloud, string Shape, ReplicaState State, string? Reason, Uri? Endpoint);
+
+/// <summary>Desired deployments and observed replicas in the SQLite store.</summary>
+public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
+{
+    public async Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default) => await ExecuteAsync(
+        """
+        INSERT INTO deployments (name, model, model_version, replicas, shape, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $at)
+        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, updated_at = $at;
+        """,
+        cancellationToken,
+        ("$name", deployment.Name),
+        ("$model", deployment.Model),
+        ("$version", deployment.ModelVersion),
+        ("$replicas", deployment.Replicas),
+        ("$shape", deployment.Shape));
+
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("DELETE FROM deployments WHERE name = $name;", cancellationToken, ("$name", name)) == 1;
+
+    public async Task<IReadOnlyList<Deployment>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, model, model_version, replicas, shape FROM deployments ORDER BY name;";
+        var deployments = new List<Deployment>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            deployments.Add(new Deployment(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)));
+        }
+
+        return deployments;
+    }
+
+    public async Task<IReadOnlyList<ReplicaRecord>> ListReplicasAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, deployment, cloud, shape, state, reason, endpoint FROM replicas ORDER BY deployment, id;";
+        var replicas = new List<ReplicaRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            replicas.Add(new ReplicaRecord(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                Enum.Parse<ReplicaState>(reader.GetString(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : new Uri(reader.GetString(6))));
+        }
+
+        return replicas;
+    }
+
+    /// <summary>Inserts or replaces a replica's record.</summary>
+    public async Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default) => await ExecuteAsync(
+        """
+        INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $at)
+        ON CONFLICT (id) DO UPDATE SET state = $state, reason = $reason, endpoint = $endpoint, updated_at = $at;
+        """,
+        cancellationToken,
+        ("$id", replica.Id),
+        ("$deployment", replica.Deployment),
+        ("$cloud", replica.Cloud),
+        ("$shape", replica.Shape),
+        ("$state", replica.State.ToString()),
+        ("$reason", replica.Reason),
+        ("$endpoint", replica.Endpoint?.ToString()));
+
+    public async Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("DELETE FROM replicas WHERE id = $id;", cancellationToken, ("$id", id));
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        command.Parameters.AddWithValue("$at", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Providers;
+using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Tests.Store;
+using Stratus.Core.Clouds;
+
+namespace Stratus.ControlPlane.Tests.Deployments;
+
+/// <summary>The reconciler over a real store, a real registry and two real local clouds of child processes.</summary>
+[Trait("Category", "Process")]
+public sealed class ReconcilerTests : IAsyncLifetime
+{
+    private static readonly ReplicaExecutable StratusReplica = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]);
+    private TempDatabase _temp = null!;
+    private DeploymentStore _store = null!;
+    private ModelRegistry _registry = null!;
+    private CloudSpec[] _clouds = null!;
+    private Dictionary<string, LocalCloudProvider> _providers = null!;
+
+    public async Task InitializeAsync()
+    {
+        _temp = await TempDatabase.CreateAsync();
+        _store = new DeploymentStore(_temp.Database, TimeProvider.System);
+        _registry = new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
+        await using (var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx")))
+        {
+            await _registry.PushAsync("credit-risk", model, "admin");
+        }
+
+        _clouds = [Cloud("cheap", 0.05m, capacity: 2), Cloud("dear", 0.20m, capacity: 4)];
+        _providers = Providers();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var provider in _providers.Values)
+        {
+            foreach (var replica in await provider.ListAsync())
+            {
+                await provider.StopAsync(replica.ReplicaId);
+            }
+
+            provider.Dispose();
+        }
+
+        await _temp.DisposeAsync();
+    }
+
+    private static CloudSpec Cloud(string name, decimal price, int capacity) => new(
+        name, "local", name + "-1", "us", new GeoLocation(0, 0),
+        new Dictionary<string, int> { ["cpu-small"] = capacity },
+        new Dictionary<string, ShapePrice> { ["cpu-small"] = new(price, price / 3) },
+        TimeSpan.Zero);
+
+    private Dictionary<string, LocalCloudProvider> Providers() =>
+        _clouds.ToDictionary(c => c.Name, c => new LocalCloudProvider(c, _temp.Folder, StratusReplica));
+
+    private Reconciler Reconciler(Dictionary<string, LocalCloudProvider>? providers = null) => new(
+        _store, _registry, (providers ?? _providers).ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), _clouds, NullLogger.Instance);
+
+    private async Task<List<ReplicaRecord>> ReadyAsync(string deployment) =>
+        [.. (await _store.ListReplicasAsync()).Where(r => r.Deployment == deployment && r.State == ReplicaState.Ready)];
+
+    [Fact]
+    public async Task Reconcile_NewDeployment_StartsReplicasCheapestFirstAndSpillsOver()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"));
+
+        await Reconciler().ReconcileOnceAsync();
+
+        var ready = await ReadyAsync("risk");
+        Assert.Equal(3, ready.Count);
+        Assert.Equal(2, ready.Count(r => r.Cloud == "cheap"));
+        Assert.Equal(1, ready.Count(r => r.Cloud == "dear"));
+        using var client = new HttpClient();
+        foreach (var replica in ready)
+        {
+            Assert.True((await client.GetAsync(new Uri(replica.Endpoint!, "v2/health/ready"))).IsSuccessStatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Reconcile_Again_ChangesNothing()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await Reconciler().ReconcileOnceAsync();
+        var before = (await ReadyAsync("risk")).Select(r => r.Id).Order().ToList();
+
+        await Reconciler().ReconcileOnceAsync();
+
+        Assert.Equal(before, (await ReadyAsync("risk")).Select(r => r.Id).Order());
+    }
+
+    [Fact]
+    public async Task Reconcile_AfterAReplicaProcessIsKilled_ReplacesIt()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await Reconciler().ReconcileOnceAsync();
+        var victim = (await ReadyAsync("risk"))[0];
+
+        KillProcessOf(victim.Id);
+        await Reconciler().ReconcileOnceAsync();
+
+        var ready = await ReadyAsync("risk");
+        Assert.Equal(2, ready.Count);
+        Assert.DoesNotContain(ready, r => r.Id == victim.Id);
+    }
+
+    [Fact]
+    public async Task Reconcile_ScaleDown_StopsTheDearestFirst()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"));
+        await Reconciler().ReconcileOnceAsync();
+
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await Reconciler().ReconcileOnceAsync();
+
+        var ready = await ReadyAsync("risk");
+        Assert.Equal(2, ready.Count);
+        Assert.All(ready, r => Assert.Equal("cheap", r.Cloud));
+        Assert.Empty(await _providers["dear"].ListAsync());
+    }
+
+    [Fact]
+    public async Task Reconcile_DeletedDeployment_StopsEverything()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await Reconciler().ReconcileOnceAsync();
+
+        await _store.DeleteAsync("risk");
+        await Reconciler().ReconcileOnceAsync();
+
+        Assert.Empty(await _store.ListReplicasAsync());
+        Assert.Empty(await _providers["cheap"].ListAsync());
+    }
+
+    [Fact]
+    public async Task Reconcile_WithFreshProviders_AdoptsLiveReplicasWithoutDuplicates()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await Reconciler().ReconcileOnceAsync();
+        var before = (await ReadyAsync("risk")).Select(r => r.Id).Order().ToList();
+
+        // A restarted control plane: new provider objects over the same folders, same store.
+        var fresh = Providers();
+        await Reconciler(fresh).ReconcileOnceAsync();
+
+        Assert.Equal(before, (await ReadyAsync("risk")).Select(r => r.Id).Order());
+        Assert.Equal(2, (await fresh["cheap"].ListAsync()).Count + (await fresh["dear"].ListAsync()).Count);
+        foreach (var provider in fresh.Values)
+        {
+            provider.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Reconcile_ReplicaNobodyOwns_IsStopped()
+    {
+        var model = (await _registry.GetAsync("credit-risk", 1))!;
+        await _providers["dear"].LaunchAsync(new ReplicaLaunch("stray-1", "credit-risk", "1", _registry.PathOf(model), model.Sha256, "cpu-small"));
+
+        await Reconciler().ReconcileOnceAsync();
+
+        Assert.Empty(await _providers["dear"].ListAsync());
+    }
+
+    [Fact]
+    public async Task Reconcile_NoCloudCanHostIt_RecordsWhy()
+    {
+        await _store.PutAsync(new Deployment("big", "credit-risk", 1, 1, "gpu-huge"));
+
+        await Reconciler().ReconcileOnceAsync();
+
+        var failed = Assert.Single(await _store.ListReplicasAsync());
+        Assert.Equal(ReplicaState.Failed, failed.State);
+        Assert.Equal("no cloud offers shape 'gpu-huge'", failed.Reason);
+    }
+
+    [Fact]
+    public async Task Reconcile_UnknownModelVersion_IsRecordedAsFailedWithTheReason()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 7, 1, "cpu-small"));
+
+        await Reconciler().ReconcileOnceAsync();
+
+        var failed = Assert.Single(await _store.ListReplicasAsync());
+        Assert.Equal(ReplicaState.Failed, failed.State);
+        Assert.Contains("version 7 is not in the registry", failed.Reason, StringComparison.Ordinal);
+    }
+
+    private static void KillProcessOf(string replicaId)
+    {
+        foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)))
+        {
+            try
+            {
+                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains(replicaId, StringComparison.Ordinal))
+                {
+                    using var process = Process.GetProcessById(int.Parse(pid!, System.Globalization.CultureInfo.InvariantCulture));
+                    process.Kill();
+                    process.WaitForExit();
+                }
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                // Processes come and go while we look.
+            }
+        }
+    }
+}
