@@ -190,6 +190,32 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Contains("version 7 is not in the registry", failed.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Loop_Trigger_RunsAPassAndPublishesTheReadyReplicas()
+    {
+        var routes = new Stratus.ControlPlane.Routing.RouteTablePublisher(TimeProvider.System);
+        using var loop = new ReconcilerLoop(Reconciler(), _store, routes, TimeSpan.FromMinutes(10), NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        var initial = routes.Current.Version;
+        var running = loop.RunAsync(stop.Token);
+
+        // The first pass starts the replicas and publishes them.
+        var table = await routes.WaitForNewerAsync(initial, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(2, Assert.Single(table.Routes).Endpoints.Count);
+
+        // A change and a trigger bring the next table long before the ten-minute period.
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small"));
+        loop.Trigger();
+        var next = await routes.WaitForNewerAsync(table.Version, TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        var route = Assert.Single(next.Routes);
+        Assert.Equal("risk", route.Deployment);
+        Assert.Single(route.Endpoints);
+        await stop.CancelAsync();
+        await running;
+    }
+
     private static void KillProcessOf(string replicaId)
     {
         foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)))

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using Stratus.ControlPlane.Routing;
+using Stratus.Core.Routing;
+
+namespace Stratus.ControlPlane.Deployments;
+
+/// <summary>
+/// Runs reconciler passes one at a time: on every trigger (a change was written) and on a period (the world
+/// changed by itself: a replica died), publishing the route table from the store after each pass.
+/// </summary>
+public sealed partial class ReconcilerLoop(Reconciler reconciler, DeploymentStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger) : IDisposable
+{
+    private readonly SemaphoreSlim _trigger = new(0, 1);
+
+    /// <summary>Asks for a pass soon; triggers while one is pending collapse into one.</summary>
+    public void Trigger()
+    {
+        try
+        {
+            _trigger.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A pass is already due.
+        }
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await PassAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogPassFailed(logger, e);
+            }
+
+            try
+            {
+                await _trigger.WaitAsync(period, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One pass and a route-table publication.</summary>
+    public async Task<RouteTable> PassAsync(CancellationToken cancellationToken)
+    {
+        await reconciler.ReconcileOnceAsync(cancellationToken);
+        var deployments = await store.ListAsync(cancellationToken);
+        var replicas = await store.ListReplicasAsync(cancellationToken);
+        return routes.Publish([.. deployments.Select(d => new Route(
+            d.Name,
+            d.Model,
+            d.ModelVersion,
+            [.. replicas.Where(r => r.Deployment == d.Name && r.State == ReplicaState.Ready && r.Endpoint is not null)
+                .Select(r => new RouteEndpoint(r.Id, r.Cloud, r.Endpoint!))]))]);
+    }
+
+    public void Dispose() => _trigger.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A reconciler pass failed; the next one retries")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
+}
