@@ -13,6 +13,7 @@ namespace Stratus.Cli
         {
             var root = new RootCommand("Stratus: ONNX models as inference services across clouds behind one endpoint.");
             root.Subcommands.Add(new ReplicaCommand(interaction));
+            root.Subcommands.Add(new ServerCommand(interaction));
             return root;
         }
     }

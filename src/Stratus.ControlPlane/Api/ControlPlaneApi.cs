@@ -27,7 +27,10 @@ public sealed record ControlPlaneServices(
 /// </summary>
 public static class ControlPlaneApi
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
 
     public static void Map(IEndpointRouteBuilder app, ControlPlaneServices services)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Stratus.ControlPlane.Deployments;
 using Stratus.ControlPlane.Providers;
@@ -100,7 +99,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         await Reconciler().ReconcileOnceAsync();
         var victim = (await ReadyAsync("risk"))[0];
 
-        KillProcessOf(victim.Id);
+        Support.ChildProcesses.KillMatching(victim.Id);
         await Reconciler().ReconcileOnceAsync();
 
         var ready = await ReadyAsync("risk");
@@ -214,25 +213,5 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Single(route.Endpoints);
         await stop.CancelAsync();
         await running;
-    }
-
-    private static void KillProcessOf(string replicaId)
-    {
-        foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)))
-        {
-            try
-            {
-                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains(replicaId, StringComparison.Ordinal))
-                {
-                    using var process = Process.GetProcessById(int.Parse(pid!, System.Globalization.CultureInfo.InvariantCulture));
-                    process.Kill();
-                    process.WaitForExit();
-                }
-            }
-            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
-            {
-                // Processes come and go while we look.
-            }
-        }
     }
 }

@@ -1,0 +1,86 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Stratus.Cli.Interaction;
+using Stratus.ControlPlane.Clouds;
+using Stratus.ControlPlane.Hosting;
+
+namespace Stratus.Cli.Commands;
+
+/// <summary><c>stratus server</c>: the control plane alone (API, store, registry, clouds, reconciler).</summary>
+internal sealed class ServerCommand : Command
+{
+    private readonly IInteraction _interaction;
+
+    public ServerCommand(IInteraction interaction)
+        : base("server", "Run the control plane: REST API, SQLite store, model registry, clouds and reconciler.")
+    {
+        _interaction = interaction;
+        Options.Add(DataDirOption);
+        Options.Add(HostOption);
+        Options.Add(PortOption);
+        Options.Add(CloudsOption);
+        Options.Add(VerboseOption);
+        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(VerboseOption), cancellationToken));
+    }
+
+    public Option<DirectoryInfo> DataDirOption { get; } = new("--data-dir")
+    {
+        Description = "Where state, models and cloud folders live.",
+        DefaultValueFactory = _ => new DirectoryInfo(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".stratus")),
+    };
+
+    public Option<string> HostOption { get; } = new("--host") { Description = "Address to bind.", DefaultValueFactory = _ => "127.0.0.1" };
+
+    public Option<int> PortOption { get; } = new("--port") { Description = "API port; 0 picks a free one.", DefaultValueFactory = _ => 7700 };
+
+    public Option<FileInfo> CloudsOption { get; } = new("--clouds") { Description = "A clouds.yaml; without it, three local clouds." };
+
+    public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log reconciler and server events." };
+
+    internal ControlPlaneOptions ToOptions(ParseResult parse) => new()
+    {
+        DataDirectory = parse.GetValue(DataDirOption)!.FullName,
+        Host = parse.GetValue(HostOption)!,
+        Port = parse.GetValue(PortOption),
+        CloudsFile = parse.GetValue(CloudsOption)?.FullName,
+    };
+
+    private async Task<int> RunAsync(ControlPlaneOptions options, bool verbose, CancellationToken cancellationToken)
+    {
+        ControlPlaneHost host;
+        try
+        {
+            Action<ILoggingBuilder>? logging = verbose ? builder => builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information) : null;
+            host = await ControlPlaneHost.StartAsync(options, logging, cancellationToken);
+        }
+        catch (CloudsConfigException e)
+        {
+            _interaction.Error(e.Message);
+            return ExitCodes.InvalidArguments;
+        }
+        catch (IOException e)
+        {
+            _interaction.Error($"cannot start the control plane: {e.Message}");
+            return ExitCodes.ListenFailed;
+        }
+
+        await using (host)
+        {
+            _interaction.Line("Stratus control plane");
+            _interaction.Field("api", $"{host.Address}api/v1");
+            _interaction.Field("data", options.DataDirectory);
+            _interaction.Field("token", $"admin token in {host.AdminTokenPath}");
+            _interaction.Line($"ready at {host.Address}");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                _interaction.Line("stopping (replicas keep running; the next start adopts them)");
+            }
+        }
+
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,124 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Stratus.ControlPlane.Api;
+using Stratus.ControlPlane.Audit;
+using Stratus.ControlPlane.Auth;
+using Stratus.ControlPlane.Clouds;
+using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Providers;
+using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Routing;
+using Stratus.ControlPlane.Store;
+using Stratus.Core.Auth;
+
+namespace Stratus.ControlPlane.Hosting;
+
+/// <summary>What <c>stratus server</c> runs on and where it keeps its state.</summary>
+public sealed class ControlPlaneOptions
+{
+    public required string DataDirectory { get; set; }
+
+    public string Host { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; } = 7700;
+
+    /// <summary>A <c>clouds.yaml</c>; null uses the three default local clouds.</summary>
+    public string? CloudsFile { get; set; }
+
+    public TimeSpan ReconcilePeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
+}
+
+/// <summary>
+/// The control plane in one object: the SQLite store under the data directory, the registry, the clouds and their
+/// providers, the reconciler loop and the REST API. On first start it creates an admin token and writes it, readable
+/// by the owner only, to <c>admin.token</c> in the data directory.
+/// </summary>
+public sealed class ControlPlaneHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ReconcilerLoop _loop;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _looping;
+    private readonly IReadOnlyList<LocalCloudProvider> _providers;
+
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath)
+    {
+        _app = app;
+        _loop = loop;
+        _providers = providers;
+        AdminTokenPath = adminTokenPath;
+        _looping = Task.Run(() => _loop.RunAsync(_stopping.Token));
+    }
+
+    public Uri Address => new(_app.Urls.First());
+
+    public string AdminTokenPath { get; }
+
+    public static async Task<ControlPlaneHost> StartAsync(ControlPlaneOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(options.DataDirectory);
+        var time = TimeProvider.System;
+        var database = await SqliteDatabase.OpenAsync(Path.Combine(options.DataDirectory, "stratus.db"), cancellationToken);
+        var clouds = CloudsConfig.Parse(options.CloudsFile is null ? CloudsConfig.DefaultYaml() : await File.ReadAllTextAsync(options.CloudsFile, cancellationToken));
+        var providers = clouds.Where(c => c.Provider == "local").Select(c => new LocalCloudProvider(c, options.DataDirectory, options.Replica)).ToList();
+        var tokens = new SqliteTokenStore(database, time);
+        var adminTokenPath = Path.Combine(options.DataDirectory, "admin.token");
+        if ((await tokens.ListAsync(cancellationToken)).Count == 0)
+        {
+            var admin = await tokens.CreateAsync(Role.Admin, "created by the first start", cancellationToken);
+            // Created owner-only from the first byte, never readable by others even for a moment.
+            var file = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            await using var writer = new StreamWriter(new FileStream(adminTokenPath, file));
+            await writer.WriteLineAsync(admin.Secret);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (configureLogging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        }
+        else
+        {
+            configureLogging(builder.Logging);
+        }
+
+        builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
+        var deployments = new DeploymentStore(database, time);
+        var registry = new ModelRegistry(database, new ContentStore(Path.Combine(options.DataDirectory, "models")), time);
+        var routes = new RouteTablePublisher(time);
+        var reconciler = new Reconciler(deployments, registry, providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p), clouds, logger);
+        var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger);
+        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger));
+        await app.StartAsync(cancellationToken);
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath);
+    }
+
+    /// <summary>Stops the API and the loop. Replicas keep running, so a restarted control plane adopts them.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _looping;
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _loop.Dispose();
+        foreach (var provider in _providers)
+        {
+            provider.Dispose();
+        }
+
+        _stopping.Dispose();
+    }
+}
