@@ -8,8 +8,14 @@ namespace Stratus.ControlPlane.Providers;
 /// <summary>How to start <c>stratus replica</c>: the executable and any arguments before the verb.</summary>
 public sealed record ReplicaExecutable(string FileName, IReadOnlyList<string> PrefixArguments)
 {
-    /// <summary>This very executable, when the control plane runs as <c>stratus</c>.</summary>
-    public static ReplicaExecutable Current() => new(Environment.ProcessPath!, []);
+    /// <summary>This very program: the <c>stratus</c> apphost, or <c>dotnet stratus.dll</c> when started that way.</summary>
+    public static ReplicaExecutable Current()
+    {
+        var process = Environment.ProcessPath!;
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && System.Reflection.Assembly.GetEntryAssembly()?.Location is { Length: > 0 } entry
+            ? new(process, [entry])
+            : new(process, []);
+    }
 }
 
 /// <summary>
@@ -81,7 +87,7 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
     public Task StopAsync(string replicaId, CancellationToken cancellationToken = default)
     {
         var record = Path.Combine(_replicas, replicaId + ".json");
-        if (ReadRecord(record) is { } state && TryGetProcess(state) is { } process)
+        if (ReadRecord(record) is { Pid: not 0 } state && TryGetProcess(state) is { } process)
         {
             using (process)
             {
@@ -99,21 +105,29 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         var handles = new List<ReplicaHandle>();
         foreach (var record in Directory.GetFiles(_replicas, "*.json"))
         {
-            if (ReadRecord(record) is { } state && TryGetProcess(state) is { } process)
+            var state = ReadRecord(record);
+            if (state is { Endpoint: null })
             {
-                process.Dispose();
-                if ((state.Endpoint is null ? Promote(record, state) : state) is { Endpoint: { } endpoint })
-                {
-                    handles.Add(new ReplicaHandle(state.ReplicaId, CloudName, state.Shape, new Uri(endpoint)));
-                }
+                // Launched but not known ready: its ready file, once written, completes the record.
+                state = Promote(record, state) ?? state;
+            }
 
-                // Otherwise it is still starting: neither listed nor forgotten.
+            var process = state is null || state.Pid == 0 ? null : TryGetProcess(state);
+            if (state is { Endpoint: { } endpoint } && process is not null)
+            {
+                handles.Add(new ReplicaHandle(state.ReplicaId, CloudName, state.Shape, new Uri(endpoint)));
+            }
+            else if (state is { Endpoint: null } && (process is not null || File.GetLastWriteTimeUtc(record) > DateTime.UtcNow - ReadyTimeout))
+            {
+                // Still starting: neither listed nor forgotten.
             }
             else
             {
-                // The process is gone (crashed, killed, machine restarted): its record goes with it.
+                // The process is gone (crashed, killed, machine restarted) or never came up: its record goes with it.
                 File.Delete(record);
             }
+
+            process?.Dispose();
         }
 
         return Task.FromResult<IReadOnlyList<ReplicaHandle>>(handles);
@@ -178,11 +192,13 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         }
 
         info.Environment["STRATUS_REPLICA_LOG"] = log;
-        using var process = Process.Start(info) ?? throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} could not start a replica process");
 
-        // Recorded at once (the shell execs, so the pid stays): should this process die before the replica is ready,
-        // a later listing still finds the replica when it comes up, rather than leaving it unowned.
+        // Recorded before the process exists, and again with its pid once it does (the shell execs, so the pid
+        // stays): should this control plane die at any point, a later listing still finds the replica when it
+        // comes up (its ready file names its pid), rather than leaving it running unowned.
         var record = Path.Combine(_replicas, launch.ReplicaId + ".json");
+        WriteRecord(record, new ReplicaRecord(launch.ReplicaId, launch.Shape, 0, null));
+        using var process = Process.Start(info) ?? throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} could not start a replica process");
         WriteRecord(record, new ReplicaRecord(launch.ReplicaId, launch.Shape, process.Id, null));
         var deadline = DateTime.UtcNow + ReadyTimeout;
         while (!File.Exists(ready))
@@ -219,7 +235,11 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         }
 
         using var document = JsonDocument.Parse(File.ReadAllText(ready));
-        var promoted = state with { Endpoint = document.RootElement.GetProperty("endpoint").GetString() };
+        var promoted = state with
+        {
+            Pid = document.RootElement.GetProperty("pid").GetInt32(),
+            Endpoint = document.RootElement.GetProperty("endpoint").GetString(),
+        };
         WriteRecord(record, promoted);
         File.Delete(ready);
         return promoted;

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Stratus.Cli.Tests;
+
+/// <summary>`stratus server` as a real child process, killed with SIGKILL in the middle of a deployment.</summary>
+[Trait("Category", "EndToEnd")]
+public sealed class ServerCrashTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), $"stratus-crash-{Guid.NewGuid():N}");
+
+    private static Process StartServer(string data)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "stratus.dll"), "server", "--data-dir", data, "--port", "0" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info)!;
+    }
+
+    private static async Task<Uri> ReadyAtAsync(Process server)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await server.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("ready at ", StringComparison.Ordinal))
+            {
+                return new Uri(line["ready at ".Length..]);
+            }
+        }
+
+        throw new InvalidOperationException("the server exited before it was ready: " + await server.StandardError.ReadToEndAsync());
+    }
+
+    private HttpClient Client(Uri address)
+    {
+        var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(90) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(_data, "admin.token")).Trim());
+        return client;
+    }
+
+    /// <summary>Replica processes started for this data directory (their artifact path names it).</summary>
+    private int RunningReplicas() => Directory.GetDirectories("/proc")
+        .Select(Path.GetFileName)
+        .Where(pid => int.TryParse(pid, out _))
+        .Count(pid =>
+        {
+            try
+            {
+                var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
+                return commandLine.Contains(_data, StringComparison.Ordinal) && commandLine.Contains("replica", StringComparison.Ordinal) && !commandLine.Contains("server", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+
+    private string Describe() => string.Join(" || ", Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(pid => int.TryParse(pid, out _))
+        .Select(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); } catch (IOException) { return string.Empty; } })
+        .Where(c => c.Contains(_data, StringComparison.Ordinal) && !c.Contains("server", StringComparison.Ordinal))
+        .Select(c => c[c.IndexOf("--ready-file", StringComparison.Ordinal)..]));
+
+    private static async Task<int> WaitForEndpointsAsync(HttpClient client, int wanted)
+    {
+        long after = 0;
+        for (var attempt = 0; attempt < 60; attempt++)
+        {
+            var table = await client.GetFromJsonAsync<JsonElement>($"api/v1/routes?after={after}&timeoutSeconds=5");
+            after = table.GetProperty("version").GetInt64();
+            var count = table.GetProperty("routes").EnumerateArray().Sum(r => r.GetProperty("endpoints").GetArrayLength());
+            if (count == wanted)
+            {
+                return count;
+            }
+        }
+
+        throw new TimeoutException($"never {wanted} endpoints");
+    }
+
+    [Fact]
+    public async Task Server_KilledMidDeploymentAndRestarted_EndsWithExactlyTheWantedReplicas()
+    {
+        using (var first = StartServer(_data))
+        {
+            var address = await ReadyAtAsync(first);
+            using var client = Client(address);
+            using var model = new StreamContent(File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx")));
+            Assert.True((await client.PostAsync("api/v1/models/credit-risk", model)).IsSuccessStatusCode);
+            using var spec = new StringContent("""{"model":"credit-risk","version":1,"replicas":3}""", Encoding.UTF8, "application/json");
+            Assert.True((await client.PutAsync("api/v1/deployments/risk", spec)).IsSuccessStatusCode);
+
+            // Kill it while the deployment is under way: once a replica process exists and before all three are ready.
+            for (var attempt = 0; attempt < 600 && RunningReplicas() == 0; attempt++)
+            {
+                await Task.Delay(10);
+            }
+
+            first.Kill();
+            await first.WaitForExitAsync();
+        }
+
+        using var second = StartServer(_data);
+        try
+        {
+            using var client = Client(await ReadyAtAsync(second));
+
+            // The acknowledged deployment survived, and the restarted control plane converges on exactly three.
+            Assert.Equal(3, await WaitForEndpointsAsync(client, 3));
+            var deployment = await client.GetFromJsonAsync<JsonElement>("api/v1/deployments/risk");
+            Assert.Equal(3, deployment.GetProperty("replicas").EnumerateArray().Count(r => r.GetProperty("state").GetString() == "Ready"));
+
+            // Replicas that were starting when the first server died are stopped once they come up unowned.
+            for (var attempt = 0; attempt < 100 && RunningReplicas() != 3; attempt++)
+            {
+                await client.GetFromJsonAsync<JsonElement>("api/v1/routes?after=0");
+                await Task.Delay(100);
+            }
+
+            Assert.True(RunningReplicas() == 3, $"{RunningReplicas()} replica processes: {Describe()}; deployment {await client.GetStringAsync("api/v1/deployments/risk")}");
+            Assert.True((await client.DeleteAsync("api/v1/deployments/risk")).IsSuccessStatusCode);
+            await WaitForEndpointsAsync(client, 0);
+        }
+        finally
+        {
+            second.Kill();
+            await second.WaitForExitAsync();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => int.TryParse(p, out _)))
+        {
+            try
+            {
+                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains(_data, StringComparison.Ordinal))
+                {
+                    using var process = Process.GetProcessById(int.Parse(pid!, System.Globalization.CultureInfo.InvariantCulture));
+                    process.Kill();
+                }
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
+            {
+                // Gone already.
+            }
+        }
+
+        Directory.Delete(_data, recursive: true);
+    }
+}
