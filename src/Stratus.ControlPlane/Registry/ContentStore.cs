@@ -65,7 +65,8 @@ public sealed class ContentStore(string root)
         }
         else
         {
-            File.Move(staged.Path, target);
+            // Two pushes of the same bytes can race here; replacing a file with identical content is harmless.
+            File.Move(staged.Path, target, overwrite: true);
         }
 
         return target;
