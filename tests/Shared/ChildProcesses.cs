@@ -1,31 +1,56 @@
 using System.Diagnostics;
 
-namespace Stratus.ControlPlane.Tests.Support;
+namespace Stratus.Testing;
 
 /// <summary>Finds replica processes by their command line (which names their replica id and data folder).</summary>
 internal static class ChildProcesses
 {
+    /// <summary>Kills every process whose command line contains <paramref name="text"/>; returns how many.</summary>
     public static int KillMatching(string text)
     {
         var killed = 0;
-        foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)))
+        foreach (var pid in Matching(c => c.Contains(text, StringComparison.Ordinal)))
         {
             try
             {
-                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains(text, StringComparison.Ordinal))
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+                process.WaitForExit();
+                killed++;
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // It ended while we looked.
+            }
+        }
+
+        return killed;
+    }
+
+    /// <summary>Ids of the processes whose command line (arguments joined by spaces) satisfies the predicate.</summary>
+    public static IReadOnlyList<int> Matching(Func<string, bool> commandLine)
+    {
+        var found = new List<int>();
+        foreach (var entry in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (commandLine(File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ')))
                 {
-                    using var process = Process.GetProcessById(int.Parse(pid!, System.Globalization.CultureInfo.InvariantCulture));
-                    process.Kill();
-                    process.WaitForExit();
-                    killed++;
+                    found.Add(pid);
                 }
             }
-            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidOperationException)
+            catch (IOException)
             {
                 // Processes come and go while we look.
             }
         }
 
-        return killed;
+        return found;
     }
 }

@@ -45,26 +45,8 @@ public sealed class ServerCrashTests : IDisposable
     }
 
     /// <summary>Replica processes started for this data directory (their artifact path names it).</summary>
-    private int RunningReplicas() => Directory.GetDirectories("/proc")
-        .Select(Path.GetFileName)
-        .Where(pid => int.TryParse(pid, out _))
-        .Count(pid =>
-        {
-            try
-            {
-                var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
-                return commandLine.Contains(_data, StringComparison.Ordinal) && commandLine.Contains("replica", StringComparison.Ordinal) && !commandLine.Contains("server", StringComparison.Ordinal);
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        });
-
-    private string Describe() => string.Join(" || ", Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(pid => int.TryParse(pid, out _))
-        .Select(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); } catch (IOException) { return string.Empty; } })
-        .Where(c => c.Contains(_data, StringComparison.Ordinal) && !c.Contains("server", StringComparison.Ordinal))
-        .Select(c => c[c.IndexOf("--ready-file", StringComparison.Ordinal)..]));
+    private int RunningReplicas() => Stratus.Testing.ChildProcesses.Matching(c =>
+        c.Contains(_data, StringComparison.Ordinal) && c.Contains(" replica ", StringComparison.Ordinal) && !c.Contains(" server ", StringComparison.Ordinal)).Count;
 
     private static async Task<int> WaitForEndpointsAsync(HttpClient client, int wanted)
     {
@@ -122,7 +104,7 @@ public sealed class ServerCrashTests : IDisposable
                 await Task.Delay(100);
             }
 
-            Assert.True(RunningReplicas() == 3, $"{RunningReplicas()} replica processes: {Describe()}; deployment {await client.GetStringAsync("api/v1/deployments/risk")}");
+            Assert.True(RunningReplicas() == 3, $"{RunningReplicas()} replica processes; deployment {await client.GetStringAsync("api/v1/deployments/risk")}");
             Assert.True((await client.DeleteAsync("api/v1/deployments/risk")).IsSuccessStatusCode);
             await WaitForEndpointsAsync(client, 0);
         }
@@ -135,22 +117,7 @@ public sealed class ServerCrashTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => int.TryParse(p, out _)))
-        {
-            try
-            {
-                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains(_data, StringComparison.Ordinal))
-                {
-                    using var process = Process.GetProcessById(int.Parse(pid!, System.Globalization.CultureInfo.InvariantCulture));
-                    process.Kill();
-                }
-            }
-            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
-            {
-                // Gone already.
-            }
-        }
-
+        Stratus.Testing.ChildProcesses.KillMatching(_data);
         Directory.Delete(_data, recursive: true);
     }
 }

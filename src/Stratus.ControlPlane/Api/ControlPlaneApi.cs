@@ -55,14 +55,10 @@ public static class ControlPlaneApi
 
         api.MapPut("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
-            DeploymentRequest? request;
-            try
+            var (request, malformed) = await ReadJsonAsync<DeploymentRequest>(context);
+            if (malformed is not null)
             {
-                request = await JsonSerializer.DeserializeAsync<DeploymentRequest>(context.Request.Body, Json, context.RequestAborted);
-            }
-            catch (JsonException e)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message);
+                return malformed;
             }
 
             var problems = await ValidateAsync(name, request, services, context.RequestAborted);
@@ -122,14 +118,10 @@ public static class ControlPlaneApi
 
         api.MapPost("/tokens", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Admin, async actor =>
         {
-            TokenRequest? request;
-            try
+            var (request, malformed) = await ReadJsonAsync<TokenRequest>(context);
+            if (malformed is not null)
             {
-                request = await JsonSerializer.DeserializeAsync<TokenRequest>(context.Request.Body, Json, context.RequestAborted);
-            }
-            catch (JsonException e)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message);
+                return malformed;
             }
 
             if (request?.Role is not { } roleName || !Roles.TryParse(roleName, out var role))
@@ -213,6 +205,19 @@ public static class ControlPlaneApi
         }
 
         return problems;
+    }
+
+    /// <summary>The body as <typeparamref name="T"/>, or the 400 to answer when it is not JSON of that shape.</summary>
+    private static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context)
+    {
+        try
+        {
+            return (await JsonSerializer.DeserializeAsync<T>(context.Request.Body, Json, context.RequestAborted), null);
+        }
+        catch (JsonException e)
+        {
+            return (default, Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message));
+        }
     }
 
     private static string? Serialize<T>(T? value) => value is null ? null : JsonSerializer.Serialize(value, Json);

@@ -99,7 +99,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         await Reconciler().ReconcileOnceAsync();
         var victim = (await ReadyAsync("risk"))[0];
 
-        Support.ChildProcesses.KillMatching(victim.Id);
+        Stratus.Testing.ChildProcesses.KillMatching(victim.Id);
         await Reconciler().ReconcileOnceAsync();
 
         var ready = await ReadyAsync("risk");

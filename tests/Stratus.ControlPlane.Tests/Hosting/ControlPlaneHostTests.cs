@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Stratus.ControlPlane.Hosting;
 using Stratus.ControlPlane.Providers;
-using Stratus.ControlPlane.Tests.Support;
 
 namespace Stratus.ControlPlane.Tests.Hosting;
 
@@ -18,7 +17,7 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        ChildProcesses.KillMatching(_data);
+        Stratus.Testing.ChildProcesses.KillMatching(_data);
         Directory.Delete(_data, recursive: true);
         return Task.CompletedTask;
     }
@@ -94,6 +93,6 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
             await WaitForEndpointsAsync(client, "risk", 0);
         }
 
-        Assert.Equal(0, ChildProcesses.KillMatching(_data));
+        Assert.Equal(0, Stratus.Testing.ChildProcesses.KillMatching(_data));
     }
 }
