@@ -65,27 +65,23 @@ public sealed partial class DynamicBatcher : IDisposable
     /// </summary>
     public Task<InferenceResult> SubmitAsync(IReadOnlyList<InferTensor> inputs, CancellationToken cancellationToken)
     {
-        WorkItem item;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_idleInstances > 0 && _queue.Count == 0 && (!_batching || _options.MaxQueueDelay <= TimeSpan.Zero))
-            {
-                _idleInstances--;
-                item = null!;
-            }
-            else
+            if (_idleInstances == 0 || _queue.Count > 0 || (_batching && _options.MaxQueueDelay > TimeSpan.Zero))
             {
                 if (_queue.Count >= _options.MaxQueueSize)
                 {
                     throw InferenceException.Unavailable($"the model's queue is full ({_options.MaxQueueSize} requests waiting)");
                 }
 
-                item = new WorkItem(inputs, _time.GetTimestamp(), cancellationToken);
+                var item = new WorkItem(inputs, _time.GetTimestamp(), cancellationToken);
                 _queue.AddLast(item);
                 Monitor.PulseAll(_lock);
                 return item.Completion.Task;
             }
+
+            _idleInstances--;
         }
 
         try
