@@ -48,23 +48,6 @@ public sealed class ServerCrashTests : IDisposable
     private int RunningReplicas() => Stratus.Testing.ChildProcesses.Matching(c =>
         c.Contains(_data, StringComparison.Ordinal) && c.Contains(" replica ", StringComparison.Ordinal) && !c.Contains(" server ", StringComparison.Ordinal)).Count;
 
-    private static async Task<int> WaitForEndpointsAsync(HttpClient client, int wanted)
-    {
-        long after = 0;
-        for (var attempt = 0; attempt < 60; attempt++)
-        {
-            var table = await client.GetFromJsonAsync<JsonElement>($"api/v1/routes?after={after}&timeoutSeconds=5");
-            after = table.GetProperty("version").GetInt64();
-            var count = table.GetProperty("routes").EnumerateArray().Sum(r => r.GetProperty("endpoints").GetArrayLength());
-            if (count == wanted)
-            {
-                return count;
-            }
-        }
-
-        throw new TimeoutException($"never {wanted} endpoints");
-    }
-
     [Fact]
     public async Task Server_KilledMidDeploymentAndRestarted_EndsWithExactlyTheWantedReplicas()
     {
@@ -93,7 +76,7 @@ public sealed class ServerCrashTests : IDisposable
             using var client = Client(await ReadyAtAsync(second));
 
             // The acknowledged deployment survived, and the restarted control plane converges on exactly three.
-            Assert.Equal(3, await WaitForEndpointsAsync(client, 3));
+            Assert.Equal(3, (await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 3)).Length);
             var deployment = await client.GetFromJsonAsync<JsonElement>("api/v1/deployments/risk");
             Assert.Equal(3, deployment.GetProperty("replicas").EnumerateArray().Count(r => r.GetProperty("state").GetString() == "Ready"));
 
@@ -106,7 +89,7 @@ public sealed class ServerCrashTests : IDisposable
 
             Assert.True(RunningReplicas() == 3, $"{RunningReplicas()} replica processes; deployment {await client.GetStringAsync("api/v1/deployments/risk")}");
             Assert.True((await client.DeleteAsync("api/v1/deployments/risk")).IsSuccessStatusCode);
-            await WaitForEndpointsAsync(client, 0);
+            await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 0);
         }
         finally
         {

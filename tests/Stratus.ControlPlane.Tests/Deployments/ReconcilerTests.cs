@@ -11,7 +11,6 @@ namespace Stratus.ControlPlane.Tests.Deployments;
 [Trait("Category", "Process")]
 public sealed class ReconcilerTests : IAsyncLifetime
 {
-    private static readonly ReplicaExecutable StratusReplica = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]);
     private TempDatabase _temp = null!;
     private DeploymentStore _store = null!;
     private ModelRegistry _registry = null!;
@@ -54,7 +53,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         TimeSpan.Zero);
 
     private Dictionary<string, LocalCloudProvider> Providers() =>
-        _clouds.ToDictionary(c => c.Name, c => new LocalCloudProvider(c, _temp.Folder, StratusReplica));
+        _clouds.ToDictionary(c => c.Name, c => new LocalCloudProvider(c, _temp.Folder, Support.TestReplicas.Executable));
 
     private Reconciler Reconciler(Dictionary<string, LocalCloudProvider>? providers = null) => new(
         _store, _registry, (providers ?? _providers).ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), _clouds, NullLogger.Instance);

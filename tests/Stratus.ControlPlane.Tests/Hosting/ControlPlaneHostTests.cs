@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Stratus.ControlPlane.Hosting;
-using Stratus.ControlPlane.Providers;
 
 namespace Stratus.ControlPlane.Tests.Hosting;
 
@@ -28,7 +27,7 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
             DataDirectory = _data,
             Port = 0,
             ReconcilePeriod = TimeSpan.FromSeconds(1),
-            Replica = new ReplicaExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]),
+            Replica = Support.TestReplicas.Executable,
         },
         logging => { });
 
@@ -37,25 +36,6 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
         var client = new HttpClient { BaseAddress = host.Address, Timeout = TimeSpan.FromSeconds(90) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
-    }
-
-    /// <summary>Follows the route table (long-poll, bounded) until the deployment has the wanted number of endpoints.</summary>
-    private static async Task<string[]> WaitForEndpointsAsync(HttpClient client, string deployment, int wanted)
-    {
-        long after = 0;
-        for (var attempt = 0; attempt < 60; attempt++)
-        {
-            var table = await client.GetFromJsonAsync<JsonElement>($"api/v1/routes?after={after}&timeoutSeconds=5");
-            after = table.GetProperty("version").GetInt64();
-            var route = table.GetProperty("routes").EnumerateArray().FirstOrDefault(r => r.GetProperty("deployment").GetString() == deployment);
-            var endpoints = route.ValueKind == JsonValueKind.Undefined ? [] : route.GetProperty("endpoints").EnumerateArray().ToArray();
-            if (endpoints.Length == wanted)
-            {
-                return [.. endpoints.Select(e => e.GetProperty("replicaId").GetString()!).Order()];
-            }
-        }
-
-        throw new TimeoutException($"{deployment} never had {wanted} endpoints");
     }
 
     [Fact]
@@ -72,7 +52,7 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
             using var spec = new StringContent("""{"model":"credit-risk","version":1,"replicas":2}""", Encoding.UTF8, "application/json");
             Assert.True((await client.PutAsync("api/v1/deployments/risk", spec)).IsSuccessStatusCode);
 
-            first = await WaitForEndpointsAsync(client, "risk", 2);
+            first = await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 2);
             var table = await client.GetFromJsonAsync<JsonElement>("api/v1/routes");
             var address = table.GetProperty("routes")[0].GetProperty("endpoints")[0].GetProperty("address").GetString();
             using var replica = new HttpClient { BaseAddress = new Uri(address!) };
@@ -85,12 +65,12 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
         await using (var host = await StartAsync())
         {
             using var client = Client(host, token);
-            var adopted = await WaitForEndpointsAsync(client, "risk", 2);
+            var adopted = await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 2);
             Assert.Equal(first, adopted);
             Assert.True((await client.GetFromJsonAsync<JsonElement>("api/v1/audit/verify")).GetProperty("intact").GetBoolean());
 
             Assert.True((await client.DeleteAsync("api/v1/deployments/risk")).IsSuccessStatusCode);
-            await WaitForEndpointsAsync(client, "risk", 0);
+            await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 0);
         }
 
         Assert.Equal(0, Stratus.Testing.ChildProcesses.KillMatching(_data));

@@ -11,8 +11,6 @@ public sealed class LocalCloudProviderTests : CloudProviderContractTests
     private readonly List<LocalCloudProvider> _providers = [];
     private readonly string _model = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx");
 
-    private static readonly ReplicaExecutable StratusReplica = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]);
-
     private static CloudSpec Cloud(int smallCapacity) => new(
         "local-test", "local", "test-1", "us", new GeoLocation(0, 0),
         new Dictionary<string, int> { ["cpu-small"] = smallCapacity },
@@ -21,7 +19,7 @@ public sealed class LocalCloudProviderTests : CloudProviderContractTests
 
     private LocalCloudProvider CreateLocal(int smallCapacity)
     {
-        var provider = new LocalCloudProvider(Cloud(smallCapacity), _data, StratusReplica);
+        var provider = new LocalCloudProvider(Cloud(smallCapacity), _data, Support.TestReplicas.Executable);
         _providers.Add(provider);
         return provider;
     }
