@@ -8,4 +8,10 @@ internal static class ExitCodes
     public const int InvalidArguments = 2;
     public const int ModelLoadFailed = 3;
     public const int ListenFailed = 4;
+
+    /// <summary>The control plane refused the token (401) or its role (403).</summary>
+    public const int Unauthorized = 5;
+
+    /// <summary>The control plane or the gateway could not be reached.</summary>
+    public const int Unreachable = 6;
 }

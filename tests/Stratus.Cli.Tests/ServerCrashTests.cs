@@ -61,10 +61,7 @@ public sealed class ServerCrashTests : IDisposable
             Assert.True((await client.PutAsync("api/v1/deployments/risk", spec)).IsSuccessStatusCode);
 
             // Kill it while the deployment is under way: once a replica process exists and before all three are ready.
-            for (var attempt = 0; attempt < 600 && RunningReplicas() == 0; attempt++)
-            {
-                await Task.Delay(10);
-            }
+            await Stratus.Testing.Eventually.HoldsAsync(() => RunningReplicas() > 0, "a replica process started");
 
             first.Kill();
             await first.WaitForExitAsync();
@@ -78,15 +75,10 @@ public sealed class ServerCrashTests : IDisposable
             // The acknowledged deployment survived, and the restarted control plane converges on exactly three.
             Assert.Equal(3, (await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 3)).Length);
             var deployment = await client.GetFromJsonAsync<JsonElement>("api/v1/deployments/risk");
-            Assert.Equal(3, deployment.GetProperty("replicas").EnumerateArray().Count(r => r.GetProperty("state").GetString() == "Ready"));
+            Assert.Equal(3, deployment.GetProperty("replicas").EnumerateArray().Count(r => r.GetProperty("state").GetString() == "ready"));
 
             // Replicas that were starting when the first server died are stopped once they come up unowned.
-            for (var attempt = 0; attempt < 100 && RunningReplicas() != 3; attempt++)
-            {
-                await client.GetFromJsonAsync<JsonElement>("api/v1/routes?after=0");
-                await Task.Delay(100);
-            }
-
+            await Stratus.Testing.Eventually.HoldsAsync(() => RunningReplicas() == 3, "exactly three replica processes run");
             Assert.True(RunningReplicas() == 3, $"{RunningReplicas()} replica processes; deployment {await client.GetStringAsync("api/v1/deployments/risk")}");
             Assert.True((await client.DeleteAsync("api/v1/deployments/risk")).IsSuccessStatusCode);
             await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 0);

@@ -1,25 +1,31 @@
+using Spectre.Console;
+
 namespace Stratus.Cli.Interaction;
 
-/// <summary>All terminal output of the CLI goes through here, so commands stay testable and output stays consistent.</summary>
-internal interface IInteraction
-{
-    void Line(string text = "");
-
-    void Field(string label, string value);
-
-    void Error(string text);
-}
-
-internal sealed class ConsoleInteraction(TextWriter output, TextWriter error) : IInteraction
+internal sealed class ConsoleInteraction(TextWriter output, TextWriter error, IAnsiConsole console) : IInteraction
 {
     public ConsoleInteraction()
-        : this(Console.Out, Console.Error)
+        : this(System.Console.Out, System.Console.Error, Create())
     {
     }
+
+    public IAnsiConsole Console => console;
 
     public void Line(string text = "") => output.WriteLine(text);
 
     public void Field(string label, string value) => output.WriteLine($"  {label,-9} {value}");
 
     public void Error(string text) => error.WriteLine($"error: {text}");
+
+    /// <summary>The terminal's console; piped output gets a wide page so tables stay one line per row for grep and awk.</summary>
+    private static IAnsiConsole Create()
+    {
+        var console = AnsiConsole.Console;
+        if (System.Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 240;
+        }
+
+        return console;
+    }
 }

@@ -1,13 +1,20 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
 using Stratus.ControlPlane.Audit;
 using Stratus.ControlPlane.Auth;
 using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
+using Stratus.Core.Audit;
 using Stratus.Core.Auth;
+using Stratus.Core.Clouds;
+using Stratus.Core.Routing;
 
 namespace Stratus.ControlPlane.Api;
 
@@ -18,23 +25,46 @@ public sealed record ControlPlaneServices(
     ModelRegistry Models,
     DeploymentStore Deployments,
     RouteTablePublisher Routes,
-    Action TriggerReconcile);
+    Action TriggerReconcile,
+    IReadOnlyList<CloudSpec>? Clouds = null,
+    IReadOnlyDictionary<string, ICloudProvider>? Providers = null);
 
 /// <summary>
 /// The control plane's REST API under <c>/api/v1</c>. Every call carries a bearer token whose role must allow it
 /// (401 without a valid token, 403 with too weak a role, and nothing changes either way); every change is appended
 /// to the audit log with who made it and the state before and after; errors are <c>application/problem+json</c>.
+/// The OpenAPI document is served at <c>/api/v1/openapi.json</c>.
 /// </summary>
 public static class ControlPlaneApi
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    /// <summary>The JSON the API speaks: camelCase names, enums as camelCase strings, unknown fields refused.</summary>
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        Converters = { new TensorDataTypeJsonConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
+
+    /// <summary>Registers what the OpenAPI document needs (call on the builder's services).</summary>
+    public static void AddOpenApiDocument(IServiceCollection services) => services.AddOpenApi("v1", options =>
+    {
+        options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new() { Title = "Stratus control plane", Version = "v1", Description = "Every call needs 'Authorization: Bearer stratus_...'; errors are application/problem+json." };
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes = new Dictionary<string, IOpenApiSecurityScheme>
+            {
+                ["bearer"] = new OpenApiSecurityScheme { Type = SecuritySchemeType.Http, Scheme = "bearer", Description = "A Stratus API token (admin, deployer or viewer)." },
+            };
+            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] }];
+            return Task.CompletedTask;
+        });
+    });
 
     public static void Map(IEndpointRouteBuilder app, ControlPlaneServices services)
     {
         var api = app.MapGroup("/api/v1");
+        var clouds = services.Clouds ?? [];
+        var providers = services.Providers ?? new Dictionary<string, ICloudProvider>();
 
         api.MapPost("/models/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
@@ -48,73 +78,157 @@ public static class ControlPlaneApi
             {
                 return Problem(StatusCodes.Status400BadRequest, "model refused", e.Message);
             }
-        }));
+        }))
+            .Describe("Push a model", "The body is the .onnx file. It is validated in ONNX Runtime, stored by SHA-256 and given the next version.")
+            .Accepts<Stream>("application/octet-stream")
+            .Produces<ModelVersion>(StatusCodes.Status201Created);
 
         api.MapGet("/models", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
-            Results.Json(await services.Models.ListAsync(cancellationToken: context.RequestAborted), Json)));
+            Results.Json(await services.Models.ListAsync(cancellationToken: context.RequestAborted), Json)))
+            .Describe("List every model version")
+            .Produces<ModelVersion[]>();
+
+        api.MapGet("/models/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
+        {
+            var versions = await services.Models.ListAsync(name, context.RequestAborted);
+            return versions.Count == 0
+                ? Problem(StatusCodes.Status404NotFound, "no such model", $"model '{name}' has no versions")
+                : Results.Json(versions, Json);
+        }))
+            .Describe("List one model's versions")
+            .Produces<ModelVersion[]>();
+
+        api.MapGet("/models/{name}/versions/{version:int}", (HttpContext context, string name, int version) => Authorized(context, services, Role.Viewer, async _ =>
+            await services.Models.GetAsync(name, version, context.RequestAborted) is { } found
+                ? Results.Json(found, Json)
+                : Problem(StatusCodes.Status404NotFound, "no such model version", $"model '{name}' has no version {version}")))
+            .Describe("One model version with its signature")
+            .Produces<ModelVersion>();
 
         api.MapPut("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
-            var (request, malformed) = await ReadJsonAsync<DeploymentRequest>(context);
+            var (spec, malformed) = await ReadJsonAsync<DeploymentSpec>(context);
             if (malformed is not null)
             {
                 return malformed;
             }
 
-            var problems = await ValidateAsync(name, request, services, context.RequestAborted);
-            if (problems.Count > 0)
+            var (deployment, problems) = await ValidateAsync(name, spec, services, context.RequestAborted);
+            if (deployment is null)
             {
                 return Problem(StatusCodes.Status400BadRequest, "invalid deployment", string.Join("; ", problems));
             }
 
-            var before = (await services.Deployments.ListAsync(context.RequestAborted)).FirstOrDefault(d => d.Name == name);
-            var deployment = new Deployment(name, request!.Model!, request.Version!.Value, request.Replicas!.Value, request.Shape ?? "cpu-small");
+            var before = await FindAsync(services, name, context.RequestAborted);
             await services.Deployments.PutAsync(deployment, context.RequestAborted);
             await services.Audit.AppendAsync(actor, before is null ? "deployment.create" : "deployment.update", name, Serialize(before), Serialize(deployment), context.RequestAborted);
             services.TriggerReconcile();
             return Results.Json(deployment, Json, statusCode: before is null ? StatusCodes.Status201Created : StatusCodes.Status200OK);
-        }));
+        }))
+            .Describe("Create or update a deployment", "Idempotent: the spec is the whole desired state. The reconciler acts on it at once.")
+            .Accepts<DeploymentSpec>("application/json")
+            .Produces<Deployment>(StatusCodes.Status201Created)
+            .Produces<Deployment>();
 
-        api.MapGet("/deployments", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
-            Results.Json(await services.Deployments.ListAsync(context.RequestAborted), Json)));
-
-        api.MapGet("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
+        api.MapPost("/deployments/{name}/scale", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
-            var deployment = (await services.Deployments.ListAsync(context.RequestAborted)).FirstOrDefault(d => d.Name == name);
-            if (deployment is null)
+            var (request, malformed) = await ReadJsonAsync<ScaleRequest>(context);
+            if (malformed is not null)
             {
-                return Problem(StatusCodes.Status404NotFound, "no such deployment", $"deployment '{name}' does not exist");
+                return malformed;
             }
 
-            var replicas = (await services.Deployments.ListReplicasAsync(context.RequestAborted)).Where(r => r.Deployment == name);
-            return Results.Json(new { deployment, replicas }, Json);
-        }));
+            if (request?.Replicas is not (>= 0 and <= MaxReplicas) || request.Replicas is not { } replicas)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid scale", $"'replicas' must be between 0 and {MaxReplicas}");
+            }
+
+            if (await FindAsync(services, name, context.RequestAborted) is not { } before)
+            {
+                return NoSuchDeployment(name);
+            }
+
+            var after = before with { Replicas = replicas };
+            await services.Deployments.PutAsync(after, context.RequestAborted);
+            await services.Audit.AppendAsync(actor, "deployment.scale", name, Serialize(before), Serialize(after), context.RequestAborted);
+            services.TriggerReconcile();
+            return Results.Json(after, Json);
+        }))
+            .Describe("Set a deployment's replica count")
+            .Accepts<ScaleRequest>("application/json")
+            .Produces<Deployment>();
+
+        api.MapGet("/deployments", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
+        {
+            var replicas = await services.Deployments.ListReplicasAsync(context.RequestAborted);
+            return Results.Json((await services.Deployments.ListAsync(context.RequestAborted)).Select(d => Status(d, replicas)), Json);
+        }))
+            .Describe("List deployments with their replicas")
+            .Produces<DeploymentStatus[]>();
+
+        api.MapGet("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
+            await FindAsync(services, name, context.RequestAborted) is { } deployment
+                ? Results.Json(Status(deployment, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json)
+                : NoSuchDeployment(name)))
+            .Describe("One deployment with its replicas: pending, starting, ready, draining or failed with a reason")
+            .Produces<DeploymentStatus>();
 
         api.MapDelete("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
-            var before = (await services.Deployments.ListAsync(context.RequestAborted)).FirstOrDefault(d => d.Name == name);
+            var before = await FindAsync(services, name, context.RequestAborted);
             if (before is null || !await services.Deployments.DeleteAsync(name, context.RequestAborted))
             {
-                return Problem(StatusCodes.Status404NotFound, "no such deployment", $"deployment '{name}' does not exist");
+                return NoSuchDeployment(name);
             }
 
             await services.Audit.AppendAsync(actor, "deployment.delete", name, Serialize(before), null, context.RequestAborted);
             services.TriggerReconcile();
             return Results.NoContent();
-        }));
+        }))
+            .Describe("Delete a deployment", "Its replicas leave the route table, drain, then stop.")
+            .Produces(StatusCodes.Status204NoContent);
+
+        api.MapGet("/replicas", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
+            Results.Json(await services.Deployments.ListReplicasAsync(context.RequestAborted), Json)))
+            .Describe("Every replica with its state")
+            .Produces<ReplicaRecord[]>();
+
+        api.MapGet("/clouds", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
+        {
+            var replicas = await services.Deployments.ListReplicasAsync(context.RequestAborted);
+            return Results.Json(clouds.Select(c => CloudStatus(c, providers.GetValueOrDefault(c.Name), replicas)), Json);
+        }))
+            .Describe("List clouds: region, jurisdiction, capacity, prices, replicas and state")
+            .Produces<CloudStatus[]>();
+
+        api.MapPost("/clouds/{name}/outage", (HttpContext context, string name) => Authorized(context, services, Role.Admin, actor =>
+            SetOutageAsync(context, services, clouds, providers, name, actor, outage: true)))
+            .Describe("Emulate an outage of a local cloud", "Its replicas are killed at once and launches refused until restored.")
+            .Produces<CloudStatus>();
+
+        api.MapPost("/clouds/{name}/restore", (HttpContext context, string name) => Authorized(context, services, Role.Admin, actor =>
+            SetOutageAsync(context, services, clouds, providers, name, actor, outage: false)))
+            .Describe("End an emulated outage")
+            .Produces<CloudStatus>();
 
         api.MapGet("/routes", (HttpContext context, long? after, int? timeoutSeconds) => Authorized(context, services, Role.Viewer, async _ =>
             Results.Json(
                 after is { } held
                     ? await services.Routes.WaitForNewerAsync(held, TimeSpan.FromSeconds(Math.Clamp(timeoutSeconds ?? 30, 0, 60)), context.RequestAborted)
                     : services.Routes.Current,
-                Json)));
+                Json)))
+            .Describe("The route table gateways follow", "With 'after', a long-poll: answers as soon as the version is newer, or with the current table at the timeout.")
+            .Produces<RouteTable>();
 
         api.MapGet("/audit", (HttpContext context, long? after) => Authorized(context, services, Role.Viewer, async _ =>
-            Results.Json(await services.Audit.ListAsync(after ?? 0, 1000, context.RequestAborted), Json)));
+            Results.Json(await services.Audit.ListAsync(after ?? 0, 1000, context.RequestAborted), Json)))
+            .Describe("Audit entries after a sequence number, up to 1000")
+            .Produces<AuditEntry[]>();
 
         api.MapGet("/audit/verify", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
-            Results.Json(await services.Audit.VerifyAsync(context.RequestAborted), Json)));
+            Results.Json(await services.Audit.VerifyAsync(context.RequestAborted), Json)))
+            .Describe("Check the audit log's hash chain")
+            .Produces<AuditVerification>();
 
         api.MapPost("/tokens", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Admin, async actor =>
         {
@@ -130,12 +244,17 @@ public static class ControlPlaneApi
             }
 
             var created = await services.Tokens.CreateAsync(role, request.Description ?? string.Empty, context.RequestAborted);
-            await services.Audit.AppendAsync(actor, "token.create", created.Info.Id, null, Serialize(created.Info), context.RequestAborted);
-            return Results.Json(new { created.Info.Id, Role = role.ToWireName(), created.Info.Description, Token = created.Secret }, Json, statusCode: StatusCodes.Status201Created);
-        }));
+            await services.Audit.AppendAsync(actor, "token.create", created.Info.Id, null, Serialize(View(created.Info)), context.RequestAborted);
+            return Results.Json(new NewToken(created.Info.Id, role.ToWireName(), created.Info.Description, created.Secret), Json, statusCode: StatusCodes.Status201Created);
+        }))
+            .Describe("Create a token", "The secret is in this answer only; the store keeps its hash.")
+            .Accepts<TokenRequest>("application/json")
+            .Produces<NewToken>(StatusCodes.Status201Created);
 
         api.MapGet("/tokens", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Admin, async _ =>
-            Results.Json((await services.Tokens.ListAsync(context.RequestAborted)).Select(t => new { t.Id, Role = t.Role.ToWireName(), t.Description, t.CreatedAt, t.RevokedAt }), Json)));
+            Results.Json((await services.Tokens.ListAsync(context.RequestAborted)).Select(View), Json)))
+            .Describe("List tokens (never their secrets)")
+            .Produces<TokenView[]>();
 
         api.MapDelete("/tokens/{id}", (HttpContext context, string id) => Authorized(context, services, Role.Admin, async actor =>
         {
@@ -146,7 +265,24 @@ public static class ControlPlaneApi
 
             await services.Audit.AppendAsync(actor, "token.revoke", id, null, null, context.RequestAborted);
             return Results.NoContent();
-        }));
+        }))
+            .Describe("Revoke a token")
+            .Produces(StatusCodes.Status204NoContent);
+
+        app.MapOpenApi("/api/{documentName}/openapi.json");
+    }
+
+    public const int MaxReplicas = 1000;
+
+    private static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string summary, string? description = null)
+    {
+        endpoint.WithSummary(summary).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+        if (description is not null)
+        {
+            endpoint.WithDescription(description);
+        }
+
+        return endpoint;
     }
 
     /// <summary>Runs the action only for a valid token whose role allows it; the action gets the caller's identity.</summary>
@@ -172,7 +308,72 @@ public static class ControlPlaneApi
         return await action($"token:{token.Id}");
     }
 
-    private static async Task<List<string>> ValidateAsync(string name, DeploymentRequest? request, ControlPlaneServices services, CancellationToken cancellationToken)
+    private static async Task<IResult> SetOutageAsync(
+        HttpContext context,
+        ControlPlaneServices services,
+        IReadOnlyList<CloudSpec> clouds,
+        IReadOnlyDictionary<string, ICloudProvider> providers,
+        string name,
+        string actor,
+        bool outage)
+    {
+        if (clouds.FirstOrDefault(c => c.Name == name) is not { } cloud)
+        {
+            return Problem(StatusCodes.Status404NotFound, "no such cloud", $"cloud '{name}' is not in clouds.yaml");
+        }
+
+        if (providers.GetValueOrDefault(name) is not IOutageEmulation emulation)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "not a local cloud", $"cloud '{name}' uses the {cloud.Provider} provider; outages can be emulated on local clouds only");
+        }
+
+        var before = emulation.IsOut ? "outage" : "up";
+        if (outage)
+        {
+            await emulation.OutageAsync(context.RequestAborted);
+        }
+        else
+        {
+            emulation.Restore();
+        }
+
+        await services.Audit.AppendAsync(actor, outage ? "cloud.outage" : "cloud.restore", name, Serialize(new { State = before }), Serialize(new { State = outage ? "outage" : "up" }), context.RequestAborted);
+        services.TriggerReconcile();
+        return Results.Json(CloudStatus(cloud, emulation as ICloudProvider, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json);
+    }
+
+    private static CloudStatus CloudStatus(CloudSpec cloud, ICloudProvider? provider, IReadOnlyList<ReplicaRecord> replicas)
+    {
+        var here = replicas.Where(r => r.Cloud == cloud.Name && r.State != ReplicaState.Failed).ToList();
+        return new CloudStatus(
+            cloud.Name,
+            cloud.Provider,
+            cloud.Region,
+            cloud.Jurisdiction,
+            cloud.Location,
+            (int)cloud.EmulatedLatency.TotalMilliseconds,
+            cloud.Capacity,
+            cloud.Prices,
+            provider is IOutageEmulation { IsOut: true } ? "outage" : "up",
+            here.Count,
+            here.Count(r => r.State == ReplicaState.Ready));
+    }
+
+    private static DeploymentStatus Status(Deployment deployment, IReadOnlyList<ReplicaRecord> replicas)
+    {
+        var mine = replicas.Where(r => r.Deployment == deployment.Name).ToList();
+        return new DeploymentStatus(deployment, mine.Count(r => r.State == ReplicaState.Ready), mine);
+    }
+
+    private static TokenView View(TokenInfo token) => new(token.Id, token.Role.ToWireName(), token.Description, token.CreatedAt, token.RevokedAt);
+
+    private static async Task<Deployment?> FindAsync(ControlPlaneServices services, string name, CancellationToken cancellationToken) =>
+        (await services.Deployments.ListAsync(cancellationToken)).FirstOrDefault(d => d.Name == name);
+
+    private static IResult NoSuchDeployment(string name) => Problem(StatusCodes.Status404NotFound, "no such deployment", $"deployment '{name}' does not exist");
+
+    /// <summary>The deployment a spec asks for, or every problem with it.</summary>
+    private static async Task<(Deployment? Deployment, List<string> Problems)> ValidateAsync(string name, DeploymentSpec? spec, ControlPlaneServices services, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         try
@@ -184,27 +385,52 @@ public static class ControlPlaneApi
             problems.Add(e.Message.Replace("model name", "deployment name", StringComparison.Ordinal));
         }
 
-        if (request is null)
+        if (spec is null)
         {
             problems.Add("the body must be a JSON object");
-            return problems;
+            return (null, problems);
         }
 
-        if (request.Replicas is not (>= 0 and <= 1000))
+        if (spec.Name is not null && spec.Name != name)
         {
-            problems.Add("'replicas' must be between 0 and 1000");
+            problems.Add($"'name' is '{spec.Name}' but the URL names '{name}'");
         }
 
-        if (string.IsNullOrEmpty(request.Model) || request.Version is not { } version)
+        if (spec.Replicas is not (>= 0 and <= MaxReplicas))
         {
-            problems.Add("'model' and 'version' are required");
-        }
-        else if (await services.Models.GetAsync(request.Model, version, cancellationToken) is null)
-        {
-            problems.Add($"model {request.Model} version {version} is not in the registry");
+            problems.Add($"'replicas' must be between 0 and {MaxReplicas}");
         }
 
-        return problems;
+        var shape = spec.Shape ?? "cpu-small";
+        if (services.Clouds is { Count: > 0 } clouds && !clouds.Any(c => c.Capacity.ContainsKey(shape)))
+        {
+            problems.Add($"no cloud offers shape '{shape}' (offered: {string.Join(", ", clouds.SelectMany(c => c.Capacity.Keys).Distinct().Order())})");
+        }
+
+        int? version = null;
+        if (string.IsNullOrEmpty(spec.Model))
+        {
+            problems.Add("'model' is required");
+        }
+        else if (spec.Version is { } asked)
+        {
+            version = await services.Models.GetAsync(spec.Model, asked, cancellationToken) is null ? null : asked;
+            if (version is null)
+            {
+                problems.Add($"model {spec.Model} version {asked} is not in the registry");
+            }
+        }
+        else
+        {
+            var versions = await services.Models.ListAsync(spec.Model, cancellationToken);
+            version = versions.Count == 0 ? null : versions.Max(v => v.Version);
+            if (version is null)
+            {
+                problems.Add($"model {spec.Model} is not in the registry; push it first");
+            }
+        }
+
+        return problems.Count > 0 ? (null, problems) : (new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape), problems);
     }
 
     /// <summary>The body as <typeparamref name="T"/>, or the 400 to answer when it is not JSON of that shape.</summary>
@@ -223,8 +449,4 @@ public static class ControlPlaneApi
     private static string? Serialize<T>(T? value) => value is null ? null : JsonSerializer.Serialize(value, Json);
 
     private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
-
-    private sealed record DeploymentRequest(string? Model, int? Version, int? Replicas, string? Shape);
-
-    private sealed record TokenRequest(string? Role, string? Description);
 }

@@ -6,20 +6,31 @@ namespace Stratus.ControlPlane.Deployments;
 /// <summary>What the user asked for: a model version, how many replicas, of which shape.</summary>
 public sealed record Deployment(string Name, string Model, int ModelVersion, int Replicas, string Shape);
 
+/// <summary>Where a replica is in its life, as <c>stratus deployment get</c> shows it.</summary>
 public enum ReplicaState
 {
-    /// <summary>Recorded, launch not yet begun or in flight.</summary>
+    /// <summary>Recorded and placed; its launch has not begun.</summary>
     Pending,
 
-    /// <summary>Answering on its endpoint.</summary>
+    /// <summary>The cloud is launching it: artifact copy, process start, model load and warm-up.</summary>
+    Starting,
+
+    /// <summary>Answering on its endpoint and in the route table.</summary>
     Ready,
+
+    /// <summary>Out of the route table and finishing what it has; stopped at <see cref="ReplicaRecord.DrainUntil"/>.</summary>
+    Draining,
 
     /// <summary>Could not be launched or died; <see cref="ReplicaRecord.Reason"/> says why.</summary>
     Failed,
 }
 
 /// <summary>The control plane's view of one replica.</summary>
-public sealed record ReplicaRecord(string Id, string Deployment, string Cloud, string Shape, ReplicaState State, string? Reason, Uri? Endpoint);
+public sealed record ReplicaRecord(string Id, string Deployment, string Cloud, string Shape, ReplicaState State, string? Reason, Uri? Endpoint)
+{
+    /// <summary>For a draining replica, when it is stopped.</summary>
+    public DateTimeOffset? DrainUntil { get; init; }
+}
 
 /// <summary>Desired deployments and observed replicas in the SQLite store.</summary>
 public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
@@ -58,7 +69,7 @@ public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, deployment, cloud, shape, state, reason, endpoint FROM replicas ORDER BY deployment, id;";
+        command.CommandText = "SELECT id, deployment, cloud, shape, state, reason, endpoint, drain_until FROM replicas ORDER BY deployment, id;";
         var replicas = new List<ReplicaRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -70,7 +81,10 @@ public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
                 reader.GetString(3),
                 Enum.Parse<ReplicaState>(reader.GetString(4)),
                 reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : new Uri(reader.GetString(6))));
+                reader.IsDBNull(6) ? null : new Uri(reader.GetString(6)))
+            {
+                DrainUntil = reader.IsDBNull(7) ? null : DateTimeOffset.Parse(reader.GetString(7), CultureInfo.InvariantCulture),
+            });
         }
 
         return replicas;
@@ -79,8 +93,8 @@ public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
     /// <summary>Inserts or replaces a replica's record.</summary>
     public async Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $at)
-        ON CONFLICT (id) DO UPDATE SET state = $state, reason = $reason, endpoint = $endpoint, updated_at = $at;
+        INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, drain_until, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $drain, $at)
+        ON CONFLICT (id) DO UPDATE SET state = $state, reason = $reason, endpoint = $endpoint, drain_until = $drain, updated_at = $at;
         """,
         cancellationToken,
         ("$id", replica.Id),
@@ -89,7 +103,8 @@ public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
         ("$shape", replica.Shape),
         ("$state", replica.State.ToString()),
         ("$reason", replica.Reason),
-        ("$endpoint", replica.Endpoint?.ToString()));
+        ("$endpoint", replica.Endpoint?.ToString()),
+        ("$drain", replica.DrainUntil?.ToString("O", CultureInfo.InvariantCulture)));
 
     public async Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("DELETE FROM replicas WHERE id = $id;", cancellationToken, ("$id", id));

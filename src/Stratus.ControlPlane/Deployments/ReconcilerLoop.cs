@@ -33,7 +33,11 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, DeploymentStor
             {
                 await PassAsync(cancellationToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
             {
                 LogPassFailed(logger, e);
             }

@@ -12,6 +12,8 @@ using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
 using Stratus.ControlPlane.Store;
 using Stratus.Core.Auth;
+using Stratus.Core.Clouds;
+using Stratus.Core.Routing;
 
 namespace Stratus.ControlPlane.Hosting;
 
@@ -29,6 +31,9 @@ public sealed class ControlPlaneOptions
 
     public TimeSpan ReconcilePeriod { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a replica that is no longer wanted stays out of the route table, finishing its requests, before it stops.</summary>
+    public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
     public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
 }
 
@@ -45,18 +50,25 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     private readonly Task _looping;
     private readonly IReadOnlyList<LocalCloudProvider> _providers;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath)
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds)
     {
         _app = app;
         _loop = loop;
         _providers = providers;
         AdminTokenPath = adminTokenPath;
+        Routes = routes;
+        Clouds = clouds;
         _looping = Task.Run(() => _loop.RunAsync(_stopping.Token));
     }
 
     public Uri Address => new(_app.Urls.First());
 
     public string AdminTokenPath { get; }
+
+    /// <summary>The route table, for a gateway in the same process.</summary>
+    public IRouteSource Routes { get; }
+
+    public IReadOnlyList<CloudSpec> Clouds { get; }
 
     public static async Task<ControlPlaneHost> StartAsync(ControlPlaneOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
@@ -94,16 +106,29 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
         builder.Services.AddProblemDetails();
+        ControlPlaneApi.AddOpenApiDocument(builder.Services);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
         var deployments = new DeploymentStore(database, time);
         var registry = new ModelRegistry(database, new ContentStore(Path.Combine(options.DataDirectory, "models")), time);
         var routes = new RouteTablePublisher(time);
-        var reconciler = new Reconciler(deployments, registry, providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p), clouds, logger);
+        var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
+        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger);
-        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger));
+        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud));
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath);
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds);
+    }
+
+    /// <summary>
+    /// Stops the reconciler loop and then every replica, gracefully (what <c>stratus up</c> does on Ctrl+C). The
+    /// deployments stay in the store, so the next start launches them again.
+    /// </summary>
+    public async Task StopReplicasAsync(CancellationToken cancellationToken = default)
+    {
+        await _stopping.CancelAsync();
+        await _looping;
+        await Task.WhenAll(_providers.Select(provider => provider.StopAllAsync(cancellationToken)));
     }
 
     /// <summary>Stops the API and the loop. Replicas keep running, so a restarted control plane adopts them.</summary>

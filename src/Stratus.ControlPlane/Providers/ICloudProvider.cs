@@ -1,7 +1,11 @@
 namespace Stratus.ControlPlane.Providers;
 
 /// <summary>What to run: one replica of a model version, with the artifact the registry holds and its checksum.</summary>
-public sealed record ReplicaLaunch(string ReplicaId, string ModelName, string ModelVersion, string ArtifactPath, string Sha256, string Shape);
+public sealed record ReplicaLaunch(string ReplicaId, string ModelName, string ModelVersion, string ArtifactPath, string Sha256, string Shape)
+{
+    /// <summary>The name the replica serves the model under (its deployment's name); the model's own name when null.</summary>
+    public string? ServedName { get; init; }
+}
 
 /// <summary>A replica a provider runs, and where it answers.</summary>
 public sealed record ReplicaHandle(string ReplicaId, string Cloud, string Shape, Uri Endpoint);
@@ -28,9 +32,23 @@ public interface ICloudProvider
     /// <summary>Starts a replica and returns once it is ready; throws <see cref="ProvisioningException"/> when the cloud will not.</summary>
     Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default);
 
-    /// <summary>Stops a replica; stopping one that is gone is not an error.</summary>
+    /// <summary>
+    /// Stops a replica gracefully: it is asked to stop, finishes the requests it holds, and is killed only if it is
+    /// still there after a grace period. Stopping one that is gone is not an error.
+    /// </summary>
     Task StopAsync(string replicaId, CancellationToken cancellationToken = default);
 
     /// <summary>The replicas running now, including ones started before this process (how a restarted control plane adopts them).</summary>
     Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A cloud whose outage can be emulated (<c>stratus cloud outage</c> / <c>restore</c>): local clouds.</summary>
+public interface IOutageEmulation
+{
+    bool IsOut { get; }
+
+    /// <summary>Kills every replica at once and refuses launches until <see cref="Restore"/>.</summary>
+    Task OutageAsync(CancellationToken cancellationToken = default);
+
+    void Restore();
 }

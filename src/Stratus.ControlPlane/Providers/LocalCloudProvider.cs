@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Stratus.Core.Clouds;
@@ -25,13 +26,16 @@ public sealed record ReplicaExecutable(string FileName, IReadOnlyList<string> Pr
 /// runs, so a control plane that was killed and restarted finds its replicas again. Replicas redirect their output
 /// to a log file rather than a pipe, so they outlive the control plane without writing into a closed pipe.
 /// </summary>
-public sealed class LocalCloudProvider : ICloudProvider, IDisposable
+public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulation, IDisposable
 {
+    private const int SigTerm = 15;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private readonly CloudSpec _cloud;
     private readonly ReplicaExecutable _executable;
     private readonly string _artifacts;
     private readonly string _replicas;
+    private readonly string _outageMarker;
     private readonly SemaphoreSlim _launchGate = new(1, 1);
 
     public LocalCloudProvider(CloudSpec cloud, string dataDirectory, ReplicaExecutable executable)
@@ -41,14 +45,18 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         var root = Path.Combine(dataDirectory, "clouds", cloud.Name);
         _artifacts = Path.Combine(root, "artifacts");
         _replicas = Path.Combine(root, "replicas");
+        _outageMarker = Path.Combine(root, "outage");
         Directory.CreateDirectory(_artifacts);
         Directory.CreateDirectory(_replicas);
     }
 
     public string CloudName => _cloud.Name;
 
-    /// <summary>While out, the cloud's replicas are gone and launches are refused (<c>stratus cloud outage</c>).</summary>
-    public bool IsOut { get; private set; }
+    /// <summary>
+    /// While out, the cloud's replicas are gone and launches are refused (<c>stratus cloud outage</c>). The state is a
+    /// marker file in the cloud's folder, so it outlasts a control-plane restart.
+    /// </summary>
+    public bool IsOut => File.Exists(_outageMarker);
 
     /// <summary>Where a model's copy lives in this cloud (exposed so tests can corrupt it as a faulty copy would).</summary>
     public string ArtifactPathOf(string sha256) => Path.Combine(_artifacts, sha256 + ".onnx");
@@ -84,20 +92,39 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         }
     }
 
-    public Task StopAsync(string replicaId, CancellationToken cancellationToken = default)
+    /// <summary>SIGTERM, so the replica stops taking requests and finishes those it holds; SIGKILL after the grace period.</summary>
+    public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => StopAsync(replicaId, StopGrace, cancellationToken);
+
+    private async Task StopAsync(string replicaId, TimeSpan grace, CancellationToken cancellationToken)
     {
         var record = Path.Combine(_replicas, replicaId + ".json");
         if (ReadRecord(record) is { Pid: not 0 } state && TryGetProcess(state) is { } process)
         {
             using (process)
             {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit(TimeSpan.FromSeconds(10));
+                if (grace > TimeSpan.Zero && Kill(process.Id, SigTerm) == 0)
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timeout.CancelAfter(grace);
+                    try
+                    {
+                        await process.WaitForExitAsync(timeout.Token);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        // It did not finish in time: killed below.
+                    }
+                }
+
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync(cancellationToken);
+                }
             }
         }
 
         File.Delete(record);
-        return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default)
@@ -133,17 +160,21 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         return Task.FromResult<IReadOnlyList<ReplicaHandle>>(handles);
     }
 
-    /// <summary>Takes the cloud down: every replica dies and launches are refused until <see cref="Restore"/>.</summary>
+    /// <summary>Stops every replica of this cloud, including any still starting, each gracefully and all at once.</summary>
+    public Task StopAllAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(Directory.GetFiles(_replicas, "*.json").Select(record => StopAsync(Path.GetFileNameWithoutExtension(record), cancellationToken)));
+
+    /// <summary>Takes the cloud down: every replica is killed at once, as in a real outage, and launches are refused until <see cref="Restore"/>.</summary>
     public async Task OutageAsync(CancellationToken cancellationToken = default)
     {
-        IsOut = true;
+        await File.WriteAllTextAsync(_outageMarker, DateTimeOffset.UtcNow.ToString("O"), cancellationToken);
         foreach (var replica in await ListAsync(cancellationToken))
         {
-            await StopAsync(replica.ReplicaId, cancellationToken);
+            await StopAsync(replica.ReplicaId, TimeSpan.Zero, cancellationToken);
         }
     }
 
-    public void Restore() => IsOut = false;
+    public void Restore() => File.Delete(_outageMarker);
 
     private async Task<string> CopyArtifactAsync(ReplicaLaunch launch, CancellationToken cancellationToken)
     {
@@ -177,7 +208,7 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
         File.Delete(ready);
         string[] arguments =
         [
-            .. _executable.PrefixArguments, "replica", "--model", artifact, "--name", launch.ModelName, "--version", launch.ModelVersion,
+            .. _executable.PrefixArguments, "replica", "--model", artifact, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
             "--port", "0", "--ready-file", ready, "--emulated-latency-ms", ((int)_cloud.EmulatedLatency.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
         ];
 
@@ -286,6 +317,9 @@ public sealed class LocalCloudProvider : ICloudProvider, IDisposable
 
         return null;
     }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 
     private sealed record ReplicaRecord(string ReplicaId, string Shape, int Pid, string? Endpoint);
 }

@@ -7,7 +7,7 @@ namespace Stratus.ControlPlane.Routing;
 /// watch). Versions start from the clock at start-up, so a gateway that held a version from before a control-plane
 /// restart still sees the first table of the new process as newer.
 /// </summary>
-public sealed class RouteTablePublisher(TimeProvider time)
+public sealed class RouteTablePublisher(TimeProvider time) : IRouteSource
 {
     private readonly Lock _lock = new();
     private RouteTable _current = RouteTable.Empty with { Version = time.GetUtcNow().ToUnixTimeMilliseconds() };

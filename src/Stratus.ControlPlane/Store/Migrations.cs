@@ -69,6 +69,9 @@ public static class Migrations
             );
             CREATE INDEX replicas_by_deployment ON replicas (deployment);
             """),
+        new(5, "replica_drain", """
+            ALTER TABLE replicas ADD COLUMN drain_until TEXT NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -10,10 +10,12 @@ using Stratus.ControlPlane.Api;
 using Stratus.ControlPlane.Audit;
 using Stratus.ControlPlane.Auth;
 using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Auth;
+using Stratus.Core.Clouds;
 using Stratus.Core.Routing;
 
 namespace Stratus.ControlPlane.Tests.Api;
@@ -29,18 +31,27 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     private string _deployer = null!;
     private string _viewer = null!;
     private int _triggers;
+    private LocalCloudProvider _cloud = null!;
 
     public async Task InitializeAsync()
     {
         _temp = await TempDatabase.CreateAsync();
         var tokens = new SqliteTokenStore(_temp.Database, TimeProvider.System);
+        var cloud = new CloudSpec(
+            "local-test", "local", "test-1", "eu", new GeoLocation(50, 8),
+            new Dictionary<string, int> { ["cpu-small"] = 2 },
+            new Dictionary<string, ShapePrice> { ["cpu-small"] = new(0.1m, 0.03m) },
+            TimeSpan.Zero);
+        _cloud = new LocalCloudProvider(cloud, _temp.Folder, Support.TestReplicas.Executable);
         _services = new ControlPlaneServices(
             tokens,
             new SqliteAuditLog(_temp.Database, TimeProvider.System),
             new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System),
             new DeploymentStore(_temp.Database, TimeProvider.System),
             new RouteTablePublisher(TimeProvider.System),
-            () => Interlocked.Increment(ref _triggers));
+            () => Interlocked.Increment(ref _triggers),
+            [cloud],
+            new Dictionary<string, ICloudProvider> { [cloud.Name] = _cloud });
         _admin = (await tokens.CreateAsync(Role.Admin, "admin")).Secret;
         _deployer = (await tokens.CreateAsync(Role.Deployer, "deployer")).Secret;
         _viewer = (await tokens.CreateAsync(Role.Viewer, "viewer")).Secret;
@@ -48,6 +59,7 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        ControlPlaneApi.AddOpenApiDocument(builder.Services);
         _app = builder.Build();
         ControlPlaneApi.Map(_app, _services);
         await _app.StartAsync();
@@ -59,6 +71,7 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     public async Task DisposeAsync()
     {
         _client.Dispose();
+        _cloud.Dispose();
         await _app.DisposeAsync();
         await _temp.DisposeAsync();
     }
@@ -169,7 +182,12 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     [Theory]
     [InlineData("""{"model":"credit-risk","version":1,"replicas":-1}""", "'replicas' must be between 0 and 1000")]
     [InlineData("""{"model":"credit-risk","version":9,"replicas":1}""", "model credit-risk version 9 is not in the registry")]
-    [InlineData("""{"replicas":1}""", "'model' and 'version' are required")]
+    [InlineData("""{"replicas":1}""", "'model' is required")]
+    [InlineData("""{"model":"credit-risk","replicas":1,"replica":3}""", "'replica'")]
+    [InlineData("""{"name":"other","model":"credit-risk","replicas":1}""", "'name' is 'other' but the URL names 'risk'")]
+    [InlineData("""{"model":"credit-risk","replicas":1,"shape":"gpu-huge"}""", "no cloud offers shape 'gpu-huge' (offered: cpu-small)")]
+    [InlineData("""{"model":"fraud","replicas":1}""", "model fraud is not in the registry; push it first")]
+    [InlineData("""[1,2]""", "malformed JSON")]
     [InlineData("""{"model":"credit-risk","version":1,"replicas":""", "malformed JSON")]
     public async Task PutDeployment_BadSpec_Is400WithTheReasonAndChangesNothing(string body, string expected)
     {
@@ -231,5 +249,119 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         var table = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(held + 1, table.GetProperty("version").GetInt64());
         Assert.Equal("risk", table.GetProperty("routes")[0].GetProperty("deployment").GetString());
+    }
+
+    [Fact]
+    public async Task PutDeployment_WithoutAVersion_TakesTheLatest()
+    {
+        await PushCreditRiskAsync();
+        await PushCreditRiskAsync();
+
+        using var response = await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"name":"risk","model":"credit-risk","replicas":1}"""));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(2, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelVersion").GetInt32());
+        Assert.Equal(2, Assert.Single(await _services.Deployments.ListAsync()).ModelVersion);
+    }
+
+    [Fact]
+    public async Task Scale_ChangesOnlyTheReplicaCountAndIsAudited()
+    {
+        await PushCreditRiskAsync();
+        using (await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","replicas":1}""")))
+        {
+        }
+
+        using var response = await SendAsync(HttpMethod.Post, "api/v1/deployments/risk/scale", _deployer, JsonBody("""{"replicas":3}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"), Assert.Single(await _services.Deployments.ListAsync()));
+        var entry = (await _services.Audit.ListAsync())[^1];
+        Assert.Equal("deployment.scale", entry.Action);
+        Assert.Contains("\"replicas\":1", entry.Before, StringComparison.Ordinal);
+        Assert.Contains("\"replicas\":3", entry.After, StringComparison.Ordinal);
+        Assert.Equal(2, _triggers);
+    }
+
+    [Theory]
+    [InlineData("risk", """{"replicas":-2}""", HttpStatusCode.BadRequest)]
+    [InlineData("risk", """{"replicas":"many"}""", HttpStatusCode.BadRequest)]
+    [InlineData("ghost", """{"replicas":2}""", HttpStatusCode.NotFound)]
+    public async Task Scale_Bad_IsRefusedAndChangesNothing(string name, string body, HttpStatusCode expected)
+    {
+        await PushCreditRiskAsync();
+        using (await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","replicas":1}""")))
+        {
+        }
+
+        var audit = (await _services.Audit.ListAsync()).Count;
+
+        using var response = await SendAsync(HttpMethod.Post, $"api/v1/deployments/{name}/scale", _deployer, JsonBody(body));
+
+        await ProblemAsync(response, expected);
+        Assert.Equal(1, Assert.Single(await _services.Deployments.ListAsync()).Replicas);
+        Assert.Equal(audit, (await _services.Audit.ListAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Models_ShowOneModelAndOneVersionWithV2Datatypes()
+    {
+        await PushCreditRiskAsync();
+
+        var versions = await (await SendAsync(HttpMethod.Get, "api/v1/models/credit-risk", _viewer)).Content.ReadFromJsonAsync<JsonElement>();
+        var version = await (await SendAsync(HttpMethod.Get, "api/v1/models/credit-risk/versions/1", _viewer)).Content.ReadFromJsonAsync<JsonElement>();
+        using var missing = await SendAsync(HttpMethod.Get, "api/v1/models/ghost", _viewer);
+        using var missingVersion = await SendAsync(HttpMethod.Get, "api/v1/models/credit-risk/versions/4", _viewer);
+
+        Assert.Equal(1, versions.GetArrayLength());
+        Assert.Equal("FP32", version.GetProperty("signature").GetProperty("inputs")[0].GetProperty("dataType").GetString());
+        await ProblemAsync(missing, HttpStatusCode.NotFound);
+        await ProblemAsync(missingVersion, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Clouds_OutageAndRestore_NeedAdminAreAuditedAndReachTheProvider()
+    {
+        using var listed = await SendAsync(HttpMethod.Get, "api/v1/clouds", _viewer);
+        using var byDeployer = await SendAsync(HttpMethod.Post, "api/v1/clouds/local-test/outage", _deployer);
+        Assert.False(_cloud.IsOut);
+
+        using var outage = await SendAsync(HttpMethod.Post, "api/v1/clouds/local-test/outage", _admin);
+        var outState = (await outage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString();
+        var wasOut = _cloud.IsOut;
+        using var restore = await SendAsync(HttpMethod.Post, "api/v1/clouds/local-test/restore", _admin);
+        using var unknown = await SendAsync(HttpMethod.Post, "api/v1/clouds/ghost/outage", _admin);
+
+        var cloud = (await listed.Content.ReadFromJsonAsync<JsonElement>())[0];
+        Assert.Equal("local-test", cloud.GetProperty("name").GetString());
+        Assert.Equal("eu", cloud.GetProperty("jurisdiction").GetString());
+        Assert.Equal("up", cloud.GetProperty("state").GetString());
+        Assert.Equal(2, cloud.GetProperty("capacity").GetProperty("cpu-small").GetInt32());
+        await ProblemAsync(byDeployer, HttpStatusCode.Forbidden);
+        Assert.Equal("outage", outState);
+        Assert.True(wasOut);
+        Assert.Equal("up", (await restore.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+        Assert.False(_cloud.IsOut);
+        await ProblemAsync(unknown, HttpStatusCode.NotFound);
+        Assert.Equal(["cloud.outage", "cloud.restore"], (await _services.Audit.ListAsync()).Select(e => e.Action));
+    }
+
+    [Fact]
+    public async Task OpenApi_DescribesEveryRouteWithBearerAuth()
+    {
+        using var response = await _client.GetAsync("api/v1/openapi.json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var document = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[] { "/api/v1/models/{name}", "/api/v1/deployments/{name}", "/api/v1/deployments/{name}/scale", "/api/v1/clouds", "/api/v1/clouds/{name}/outage", "/api/v1/routes", "/api/v1/audit/verify", "/api/v1/tokens/{id}" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), path);
+        }
+
+        Assert.Equal(
+            "#/components/schemas/DeploymentSpec",
+            paths.GetProperty("/api/v1/deployments/{name}").GetProperty("put").GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
     }
 }

@@ -55,14 +55,14 @@ public sealed class ReconcilerTests : IAsyncLifetime
     private Dictionary<string, LocalCloudProvider> Providers() =>
         _clouds.ToDictionary(c => c.Name, c => new LocalCloudProvider(c, _temp.Folder, Support.TestReplicas.Executable));
 
-    private Reconciler Reconciler(Dictionary<string, LocalCloudProvider>? providers = null) => new(
-        _store, _registry, (providers ?? _providers).ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), _clouds, NullLogger.Instance);
+    private Reconciler Reconciler(Dictionary<string, LocalCloudProvider>? providers = null, TimeProvider? time = null, TimeSpan drain = default) => new(
+        _store, _registry, (providers ?? _providers).ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), _clouds, NullLogger.Instance, time, drain);
 
     private async Task<List<ReplicaRecord>> ReadyAsync(string deployment) =>
         [.. (await _store.ListReplicasAsync()).Where(r => r.Deployment == deployment && r.State == ReplicaState.Ready)];
 
     [Fact]
-    public async Task Reconcile_NewDeployment_StartsReplicasCheapestFirstAndSpillsOver()
+    public async Task Reconcile_NewDeployment_SpreadsReplicasCheapestFirstWithinCapacity()
     {
         await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"));
 
@@ -212,5 +212,106 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Single(route.Endpoints);
         await stop.CancelAsync();
         await running;
+    }
+
+    [Fact]
+    public async Task Reconcile_ThreeClouds_PutsOneReplicaInEach()
+    {
+        _clouds = [Cloud("a", 0.05m, capacity: 4), Cloud("b", 0.06m, capacity: 4), Cloud("c", 0.07m, capacity: 4)];
+        foreach (var provider in _providers.Values)
+        {
+            provider.Dispose();
+        }
+
+        _providers = Providers();
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"));
+
+        await Reconciler().ReconcileOnceAsync();
+
+        Assert.Equal(["a", "b", "c"], (await ReadyAsync("risk")).Select(r => r.Cloud).Order());
+    }
+
+    [Fact]
+    public async Task Reconcile_ScaleDown_DrainsOutOfTheRoutesBeforeStopping()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var routes = new Stratus.ControlPlane.Routing.RouteTablePublisher(TimeProvider.System);
+        using var loop = new ReconcilerLoop(Reconciler(time: clock, drain: TimeSpan.FromSeconds(30)), _store, routes, TimeSpan.FromMinutes(10), NullLogger.Instance);
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await loop.PassAsync(CancellationToken.None);
+
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small"));
+        var table = await loop.PassAsync(CancellationToken.None);
+
+        // Out of the route table at once, but still running and answering what reaches it, until the drain ends.
+        var draining = Assert.Single(await _store.ListReplicasAsync(), r => r.State == ReplicaState.Draining);
+        Assert.Equal(clock.GetUtcNow().AddSeconds(30), draining.DrainUntil);
+        Assert.DoesNotContain(Assert.Single(table.Routes).Endpoints, e => e.ReplicaId == draining.Id);
+        Assert.Single(Assert.Single(table.Routes).Endpoints);
+        using var client = new HttpClient();
+        Assert.True((await client.GetAsync(new Uri(draining.Endpoint!, "v2/health/ready"))).IsSuccessStatusCode);
+
+        await loop.PassAsync(CancellationToken.None);
+        Assert.Contains(await _store.ListReplicasAsync(), r => r.Id == draining.Id);
+
+        clock.Advance(TimeSpan.FromSeconds(31));
+        await loop.PassAsync(CancellationToken.None);
+
+        Assert.DoesNotContain(await _store.ListReplicasAsync(), r => r.Id == draining.Id);
+        Assert.Empty(Stratus.Testing.ChildProcesses.Matching(c => c.Contains(draining.Id, StringComparison.Ordinal)));
+        Assert.Single(await ReadyAsync("risk"));
+    }
+
+    [Fact]
+    public async Task Reconcile_WhileTheCloudLaunches_ReplicasShowStartingThenReady()
+    {
+        var gate = new GatedProvider(_providers["cheap"]);
+        var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = gate }, [_clouds[0]], NullLogger.Instance);
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+
+        var pass = reconciler.ReconcileOnceAsync();
+        await Stratus.Testing.Eventually.HoldsAsync(() => gate.Entered == 2, "both launches reached the cloud");
+
+        var records = await _store.ListReplicasAsync();
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r => Assert.Equal(ReplicaState.Starting, r.State));
+        Assert.All(records, r => Assert.Null(r.Endpoint));
+
+        gate.Open.SetResult();
+        await pass;
+        Assert.Equal(2, (await ReadyAsync("risk")).Count);
+    }
+
+    /// <summary>A clock the test moves by hand.</summary>
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        private DateTimeOffset _now = start;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
+    /// <summary>A real local cloud whose launches wait for the test to open a gate (the cloud API boundary, held still).</summary>
+    private sealed class GatedProvider(LocalCloudProvider inner) : ICloudProvider
+    {
+        private int _entered;
+
+        public int Entered => Volatile.Read(ref _entered);
+
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string CloudName => inner.CloudName;
+
+        public async Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _entered);
+            await Open.Task.WaitAsync(cancellationToken);
+            return await inner.LaunchAsync(launch, cancellationToken);
+        }
+
+        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => inner.StopAsync(replicaId, cancellationToken);
+
+        public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
     }
 }

@@ -56,7 +56,7 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
             var table = await client.GetFromJsonAsync<JsonElement>("api/v1/routes");
             var address = table.GetProperty("routes")[0].GetProperty("endpoints")[0].GetProperty("address").GetString();
             using var replica = new HttpClient { BaseAddress = new Uri(address!) };
-            using var answer = await replica.PostAsync("v2/models/credit-risk/infer", new StringContent(
+            using var answer = await replica.PostAsync("v2/models/risk/infer", new StringContent(
                 """{"inputs":[{"name":"features","datatype":"FP32","shape":[1,12],"data":[21,12000,0.415,0.524,4,2,1,6750,60,1.7,0,1.7]}]}"""));
             Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
         }
@@ -71,6 +71,12 @@ public sealed class ControlPlaneHostTests : IAsyncLifetime
 
             Assert.True((await client.DeleteAsync("api/v1/deployments/risk")).IsSuccessStatusCode);
             await Stratus.Testing.RouteWatch.WaitForEndpointsAsync(client, "risk", 0);
+
+            // Out of the routes at once; the processes stop once drained, and their records go with them.
+            await Stratus.Testing.Eventually.HoldsAsync(
+                async () => (await client.GetFromJsonAsync<JsonElement>("api/v1/replicas")).GetArrayLength() == 0,
+                "the deleted deployment's replicas drained and stopped");
+            Assert.Equal(0, (await client.GetFromJsonAsync<JsonElement>("api/v1/replicas")).GetArrayLength());
         }
 
         Assert.Equal(0, Stratus.Testing.ChildProcesses.KillMatching(_data));

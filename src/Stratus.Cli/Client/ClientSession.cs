@@ -1,0 +1,104 @@
+using System.CommandLine;
+using Stratus.Cli.Interaction;
+using Stratus.Client;
+
+namespace Stratus.Cli.Client;
+
+/// <summary>The options every client verb takes, on the root command and inherited by every subcommand.</summary>
+internal sealed class GlobalOptions
+{
+    public const string DefaultServer = "http://127.0.0.1:7700/";
+    public const string DefaultGateway = "http://127.0.0.1:7780/";
+
+    public Option<string> Server { get; } = new("--server") { Description = "Control plane URL (else $STRATUS_SERVER, the config file, or " + DefaultServer + ").", Recursive = true };
+
+    public Option<string> Token { get; } = new("--token") { Description = "API token (else $STRATUS_TOKEN, or the token file the config names).", Recursive = true };
+
+    public Option<string> Gateway { get; } = new("--gateway") { Description = "Inference endpoint for 'infer' (else $STRATUS_GATEWAY, the config file, or " + DefaultGateway + ").", Recursive = true };
+
+    public Option<FileInfo> Config { get; } = new("--config") { Description = "Client config file (else $STRATUS_CONFIG or ~/.stratus/config.json); 'up' writes it.", Recursive = true };
+
+    public Option<OutputFormat> Output { get; } = new("--output", "-o") { Description = "table, json or yaml.", DefaultValueFactory = _ => OutputFormat.Table, Recursive = true };
+
+    public void AddTo(Command root)
+    {
+        root.Options.Add(Server);
+        root.Options.Add(Token);
+        root.Options.Add(Gateway);
+        root.Options.Add(Config);
+        root.Options.Add(Output);
+    }
+
+    public string ConfigPath(ParseResult parse) => parse.GetValue(Config)?.FullName ?? ClientConfig.DefaultPath;
+
+    /// <summary>Runs a client verb with its connection, turning API errors and unreachable servers into one clear line and an exit code.</summary>
+    public async Task<int> RunAsync(ParseResult parse, IInteraction interaction, Func<ClientSession, Task<int>> action, CancellationToken cancellationToken)
+    {
+        ClientSession session;
+        try
+        {
+            session = Open(parse, interaction);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            interaction.Error(e.Message);
+            return ExitCodes.InvalidArguments;
+        }
+
+        using (session)
+        {
+            try
+            {
+                return await action(session);
+            }
+            catch (StratusApiException e)
+            {
+                interaction.Error(e.Message);
+                return (int)e.Status is 401 or 403 ? ExitCodes.Unauthorized : ExitCodes.Failure;
+            }
+            catch (HttpRequestException e) when (e.StatusCode is null)
+            {
+                interaction.Error($"cannot reach {session.Client.Server} or {session.Gateway}: {e.Message}. Is 'stratus up' running? --server and --gateway point elsewhere.");
+                return ExitCodes.Unreachable;
+            }
+            catch (TimeoutException e)
+            {
+                interaction.Error(e.Message);
+                return ExitCodes.Failure;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return ExitCodes.Failure;
+            }
+        }
+    }
+
+    private ClientSession Open(ParseResult parse, IInteraction interaction)
+    {
+        var config = ClientConfig.Load(ConfigPath(parse));
+        var server = Url("--server", parse.GetValue(Server)) ?? Url("$STRATUS_SERVER", Environment.GetEnvironmentVariable("STRATUS_SERVER")) ?? config?.Server ?? new Uri(DefaultServer);
+        var gateway = Url("--gateway", parse.GetValue(Gateway)) ?? Url("$STRATUS_GATEWAY", Environment.GetEnvironmentVariable("STRATUS_GATEWAY")) ?? config?.Gateway ?? new Uri(DefaultGateway);
+        var token = parse.GetValue(Token) ?? Environment.GetEnvironmentVariable("STRATUS_TOKEN");
+        if (string.IsNullOrEmpty(token) && config?.TokenFile is { } tokenFile && File.Exists(tokenFile))
+        {
+            token = File.ReadAllText(tokenFile).Trim();
+        }
+
+        return new ClientSession(new StratusClient(WithSlash(server), token), WithSlash(gateway), token, parse.GetValue(Output), interaction.Console);
+    }
+
+    private static Uri? Url(string source, string? value) =>
+        string.IsNullOrEmpty(value) ? null
+        : Uri.TryCreate(value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url
+        : throw new InvalidOperationException($"{source} must be an http:// or https:// URL, not '{value}'");
+
+    private static Uri WithSlash(Uri uri) => uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+}
+
+/// <summary>One client verb's connection and output settings.</summary>
+internal sealed record ClientSession(StratusClient Client, Uri Gateway, string? Token, OutputFormat Format, Spectre.Console.IAnsiConsole Console) : IDisposable
+{
+    public void Render<T>(T value, Action<T> table) => Output.Render(Console, Format, value, table);
+
+    public void Dispose() => Client.Dispose();
+}

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+using Stratus.Cli.Client;
+using Stratus.Cli.Interaction;
+using Stratus.Core.Clouds;
+
+namespace Stratus.Cli.Commands;
+
+/// <summary><c>stratus cloud list/outage/restore</c>.</summary>
+internal sealed class CloudCommand : Command
+{
+    public CloudCommand(IInteraction interaction, GlobalOptions global)
+        : base("cloud", "Clouds: regions, capacity, prices, replicas, and emulated outages of local clouds.")
+    {
+        var list = new Command("list", "Every cloud with its region, jurisdiction, capacity, prices, replicas and state.");
+        list.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            session.Render(await session.Client.ListCloudsAsync(cancellationToken), clouds => Table(session, clouds));
+            return ExitCodes.Success;
+        }, cancellationToken));
+        Subcommands.Add(list);
+
+        foreach (var (verb, description, outage) in new[]
+        {
+            ("outage", "Take a local cloud down: its replicas die at once and launches are refused until restored.", true),
+            ("restore", "End a local cloud's emulated outage.", false),
+        })
+        {
+            var name = new Argument<string>("name") { Description = "Cloud name." };
+            var command = new Command(verb, description) { name };
+            command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+            {
+                var cloud = outage
+                    ? await session.Client.OutageAsync(parse.GetValue(name)!, cancellationToken)
+                    : await session.Client.RestoreAsync(parse.GetValue(name)!, cancellationToken);
+                session.Render(cloud, c => Table(session, [c]));
+                return ExitCodes.Success;
+            }, cancellationToken));
+            Subcommands.Add(command);
+        }
+    }
+
+    private static void Table(ClientSession session, IReadOnlyList<CloudStatus> clouds)
+    {
+        var table = Output.Table("CLOUD", "REGION", "JURISDICTION", "STATE", "REPLICAS", "CAPACITY", "$/HOUR ON-DEMAND (SPOT)", "LATENCY");
+        foreach (var c in clouds)
+        {
+            table.Row(
+                c.Name,
+                c.Region,
+                c.Jurisdiction,
+                c.State,
+                $"{c.ReadyReplicas} ready / {c.Replicas}",
+                string.Join(", ", c.Capacity.Select(kv => $"{kv.Key} {kv.Value}")),
+                string.Join(", ", c.Prices.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value.OnDemandPerHour:0.000} ({kv.Value.SpotPerHour:0.000})"))),
+                $"{c.LatencyMs} ms");
+        }
+
+        session.Console.Write(table);
+    }
+}
+
+/// <summary><c>stratus token create/list/revoke</c>.</summary>
+internal sealed class TokenCommand : Command
+{
+    public TokenCommand(IInteraction interaction, GlobalOptions global)
+        : base("token", "API tokens and their roles (admin, deployer, viewer).")
+    {
+        var role = new Option<string>("--role") { Description = "admin, deployer or viewer.", Required = true };
+        var description = new Option<string>("--description") { Description = "What the token is for." };
+        var create = new Command("create", "Create a token; its secret is shown this once.") { role, description };
+        create.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            session.Render(await session.Client.CreateTokenAsync(parse.GetValue(role)!, parse.GetValue(description), cancellationToken), token =>
+            {
+                interaction.Line($"created {token.Role} token {token.Id}; this is the only time its secret is shown:");
+                interaction.Line(token.Token);
+            });
+            return ExitCodes.Success;
+        }, cancellationToken));
+        Subcommands.Add(create);
+
+        var list = new Command("list", "Tokens (never their secrets).");
+        list.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            session.Render(await session.Client.ListTokensAsync(cancellationToken), tokens =>
+            {
+                var table = Output.Table("ID", "ROLE", "DESCRIPTION", "CREATED", "REVOKED");
+                foreach (var t in tokens)
+                {
+                    table.Row(t.Id, t.Role, t.Description, t.CreatedAt.ToString("u", CultureInfo.InvariantCulture), t.RevokedAt?.ToString("u", CultureInfo.InvariantCulture));
+                }
+
+                session.Console.Write(table);
+            });
+            return ExitCodes.Success;
+        }, cancellationToken));
+        Subcommands.Add(list);
+
+        var id = new Argument<string>("id") { Description = "The token's id (from 'token list')." };
+        var revoke = new Command("revoke", "Revoke a token: it stops working at once.") { id };
+        revoke.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            await session.Client.RevokeTokenAsync(parse.GetValue(id)!, cancellationToken);
+            interaction.Line($"revoked {parse.GetValue(id)}");
+            return ExitCodes.Success;
+        }, cancellationToken));
+        Subcommands.Add(revoke);
+    }
+}
+
+/// <summary><c>stratus audit list/verify</c>.</summary>
+internal sealed class AuditCommand : Command
+{
+    public AuditCommand(IInteraction interaction, GlobalOptions global)
+        : base("audit", "The hash-chained audit log of every change.")
+    {
+        var after = new Option<long>("--after") { Description = "Only entries after this sequence number." };
+        var list = new Command("list", "Audit entries: who changed what, when, before and after.") { after };
+        list.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            session.Render(await session.Client.ListAuditAsync(parse.GetValue(after), cancellationToken), entries =>
+            {
+                var table = Output.Table("SEQ", "AT", "ACTOR", "ACTION", "TARGET");
+                foreach (var e in entries)
+                {
+                    table.Row(e.Sequence, e.At.ToString("u", CultureInfo.InvariantCulture), e.Actor, e.Action, e.Target);
+                }
+
+                session.Console.Write(table);
+            });
+            return ExitCodes.Success;
+        }, cancellationToken));
+        Subcommands.Add(list);
+
+        var verify = new Command("verify", "Walk the hash chain; exits 1 and names the first bad entry if any was edited or deleted.");
+        verify.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            var result = await session.Client.VerifyAuditAsync(cancellationToken);
+            session.Render(result, r => interaction.Line(r.Intact
+                ? $"intact: {r.Entries} entries, head {Convert.ToHexStringLower(r.HeadHash)}"
+                : $"BROKEN at entry {r.FirstBadSequence}: {r.Reason}"));
+            return result.Intact ? ExitCodes.Success : ExitCodes.Failure;
+        }, cancellationToken));
+        Subcommands.Add(verify);
+    }
+}

@@ -1,0 +1,23 @@
+namespace Stratus.Client;
+
+/// <summary>One input or output of a model: name, element type and shape (-1 for a dynamic dimension).</summary>
+public sealed record TensorInfo(string Name, string DataType, IReadOnlyList<long> Shape);
+
+public sealed record SignatureInfo(IReadOnlyList<TensorInfo> Inputs, IReadOnlyList<TensorInfo> Outputs);
+
+/// <summary>A model version in the registry.</summary>
+public sealed record ModelVersionInfo(string Name, int Version, string Sha256, long SizeBytes, SignatureInfo Signature, DateTimeOffset CreatedAt, string CreatedBy);
+
+/// <summary>A deployment's desired state.</summary>
+public sealed record DeploymentInfo(string Name, string Model, int ModelVersion, int Replicas, string Shape);
+
+/// <summary>One replica: pending, starting, ready, draining or failed (with the reason).</summary>
+public sealed record ReplicaInfo(string Id, string Deployment, string Cloud, string Shape, string State, string? Reason, Uri? Endpoint, DateTimeOffset? DrainUntil);
+
+public sealed record DeploymentStatusInfo(DeploymentInfo Deployment, int ReadyReplicas, IReadOnlyList<ReplicaInfo> Replicas);
+
+/// <summary>A token as listed: never its secret.</summary>
+public sealed record TokenSummary(string Id, string Role, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>A token just created; <see cref="Token"/> is shown this once.</summary>
+public sealed record IssuedToken(string Id, string Role, string Description, string Token);

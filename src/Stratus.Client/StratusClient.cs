@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Stratus.Core.Audit;
+using Stratus.Core.Clouds;
+using Stratus.Core.Routing;
+
+namespace Stratus.Client;
+
+/// <summary>
+/// A typed client of the control plane's REST API (<c>/api/v1</c>), as the <c>stratus</c> CLI uses it. Every call
+/// sends the bearer token; an error answer becomes a <see cref="StratusApiException"/> carrying the problem's title
+/// and detail. It is also an <see cref="IRouteSource"/>, so a gateway in another process follows the route table
+/// through it.
+/// </summary>
+public sealed class StratusClient : IRouteSource, IDisposable
+{
+    private readonly HttpClient _http;
+
+    /// <summary>The JSON the API speaks: camelCase, enums as camelCase strings.</summary>
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public StratusClient(Uri server, string? token, HttpMessageHandler? handler = null)
+    {
+        _http = new HttpClient(handler ?? new SocketsHttpHandler { UseProxy = false }, disposeHandler: true)
+        {
+            BaseAddress = new Uri(server, "api/v1/"),
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        if (!string.IsNullOrEmpty(token))
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
+    public Uri Server => new(_http.BaseAddress!, "..");
+
+    public async Task<ModelVersionInfo> PushModelAsync(string name, Stream model, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var content = new ProgressStreamContent(model, progress);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return await SendAsync<ModelVersionInfo>(HttpMethod.Post, $"models/{Escape(name)}", content, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ModelVersionInfo>> ListModelsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<ModelVersionInfo>>(HttpMethod.Get, "models", null, cancellationToken);
+
+    /// <summary>Every version of one model, oldest first.</summary>
+    public Task<IReadOnlyList<ModelVersionInfo>> GetModelAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<ModelVersionInfo>>(HttpMethod.Get, $"models/{Escape(name)}", null, cancellationToken);
+
+    public Task<ModelVersionInfo> GetModelVersionAsync(string name, int version, CancellationToken cancellationToken = default) =>
+        SendAsync<ModelVersionInfo>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
+
+    /// <summary>Creates or updates a deployment; a null version means the model's latest.</summary>
+    public Task<DeploymentInfo> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, CancellationToken cancellationToken = default) =>
+        ApplyAsync(name, JsonSerializer.Serialize(new { model, version, replicas, shape }, Json), cancellationToken);
+
+    /// <summary>Sends a deployment spec as it is (JSON of the API's schema), so the control plane judges every field.</summary>
+    public Task<DeploymentInfo> ApplyAsync(string name, string specJson, CancellationToken cancellationToken = default) =>
+        SendAsync<DeploymentInfo>(HttpMethod.Put, $"deployments/{Escape(name)}", new StringContent(specJson, Encoding.UTF8, "application/json"), cancellationToken);
+
+    public Task<IReadOnlyList<DeploymentStatusInfo>> ListDeploymentsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<DeploymentStatusInfo>>(HttpMethod.Get, "deployments", null, cancellationToken);
+
+    public Task<DeploymentStatusInfo> GetDeploymentAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<DeploymentStatusInfo>(HttpMethod.Get, $"deployments/{Escape(name)}", null, cancellationToken);
+
+    public Task<DeploymentInfo> ScaleAsync(string name, int replicas, CancellationToken cancellationToken = default) =>
+        SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/scale", JsonContent.Create(new { replicas }, options: Json), cancellationToken);
+
+    public Task DeleteDeploymentAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"deployments/{Escape(name)}", null, cancellationToken);
+
+    public Task<IReadOnlyList<ReplicaInfo>> ListReplicasAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<ReplicaInfo>>(HttpMethod.Get, "replicas", null, cancellationToken);
+
+    public Task<IReadOnlyList<CloudStatus>> ListCloudsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<CloudStatus>>(HttpMethod.Get, "clouds", null, cancellationToken);
+
+    public Task<CloudStatus> OutageAsync(string cloud, CancellationToken cancellationToken = default) =>
+        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/outage", null, cancellationToken);
+
+    public Task<CloudStatus> RestoreAsync(string cloud, CancellationToken cancellationToken = default) =>
+        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/restore", null, cancellationToken);
+
+    public Task<IssuedToken> CreateTokenAsync(string role, string? description = null, CancellationToken cancellationToken = default) =>
+        SendAsync<IssuedToken>(HttpMethod.Post, "tokens", JsonContent.Create(new { role, description }, options: Json), cancellationToken);
+
+    public Task<IReadOnlyList<TokenSummary>> ListTokensAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<TokenSummary>>(HttpMethod.Get, "tokens", null, cancellationToken);
+
+    public Task RevokeTokenAsync(string id, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"tokens/{Escape(id)}", null, cancellationToken);
+
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long afterSequence = 0, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<AuditEntry>>(HttpMethod.Get, $"audit?after={afterSequence.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
+
+    public Task<AuditVerification> VerifyAuditAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<AuditVerification>(HttpMethod.Get, "audit/verify", null, cancellationToken);
+
+    public Task<RouteTable> GetRoutesAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<RouteTable>(HttpMethod.Get, "routes", null, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<RouteTable> WaitForNewerAsync(long afterVersion, TimeSpan timeout, CancellationToken cancellationToken) =>
+        SendAsync<RouteTable>(
+            HttpMethod.Get,
+            $"routes?after={afterVersion.ToString(CultureInfo.InvariantCulture)}&timeoutSeconds={((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture)}",
+            null,
+            cancellationToken);
+
+    /// <summary>Follows the route table until the deployment has exactly <paramref name="replicas"/> ready endpoints (none extra, none draining), or the deadline.</summary>
+    public async Task<Route> WaitForReadyAsync(string deployment, int replicas, TimeSpan deadline, CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(deadline);
+        long version = 0;
+        try
+        {
+            while (true)
+            {
+                var table = await WaitForNewerAsync(version, TimeSpan.FromSeconds(10), timeout.Token);
+                version = table.Version;
+                if (table.Routes.FirstOrDefault(r => r.Deployment == deployment) is { } route && route.Endpoints.Count == replicas)
+                {
+                    return route;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var status = await GetDeploymentAsync(deployment, cancellationToken);
+            var failed = status.Replicas.Where(r => r.State == "failed").Select(r => $"{r.Cloud}: {r.Reason}").Distinct().ToList();
+            throw new TimeoutException(
+                $"deployment {deployment} has {status.ReadyReplicas} of {replicas} replicas ready after {deadline.TotalSeconds:0} s" +
+                (failed.Count > 0 ? $"; failures: {string.Join("; ", failed)}" : string.Empty));
+        }
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(response, cancellationToken);
+        }
+
+        if (response.StatusCode == HttpStatusCode.NoContent)
+        {
+            return default!;
+        }
+
+        return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
+            ?? throw new StratusApiException(response.StatusCode, "empty answer", $"{method} {path} answered with no body");
+    }
+
+    /// <summary>A problem+json (or v2 <c>{"error"}</c>) answer as an exception with its explanation.</summary>
+    internal static async Task<StratusApiException> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.TryGetProperty("error", out var error))
+            {
+                return new StratusApiException(response.StatusCode, error.GetString() ?? string.Empty, string.Empty);
+            }
+
+            return new StratusApiException(
+                response.StatusCode,
+                root.TryGetProperty("title", out var title) ? title.GetString() ?? string.Empty : response.ReasonPhrase ?? string.Empty,
+                root.TryGetProperty("detail", out var detail) ? detail.GetString() ?? string.Empty : string.Empty);
+        }
+        catch (JsonException)
+        {
+            return new StratusApiException(response.StatusCode, $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}", body.Length > 200 ? body[..200] : body);
+        }
+    }
+
+    private static string Escape(string segment) => Uri.EscapeDataString(segment);
+
+    public void Dispose() => _http.Dispose();
+}

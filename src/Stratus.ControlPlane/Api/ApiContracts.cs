@@ -1,0 +1,25 @@
+using Stratus.ControlPlane.Deployments;
+
+namespace Stratus.ControlPlane.Api;
+
+/// <summary>
+/// A deployment spec, as <c>PUT /api/v1/deployments/{name}</c> takes it and as <c>stratus apply -f</c> reads it from
+/// YAML or JSON. <c>version</c> defaults to the model's latest, <c>shape</c> to <c>cpu-small</c>; <c>name</c>, when
+/// given, must match the URL. Unknown fields are refused, so a misspelt one is an error rather than ignored.
+/// </summary>
+public sealed record DeploymentSpec(string? Name, string? Model, int? Version, int? Replicas, string? Shape);
+
+/// <summary>The body of <c>POST /api/v1/deployments/{name}/scale</c>.</summary>
+public sealed record ScaleRequest(int? Replicas);
+
+/// <summary>The body of <c>POST /api/v1/tokens</c>.</summary>
+public sealed record TokenRequest(string? Role, string? Description);
+
+/// <summary>A token as listed (never its secret).</summary>
+public sealed record TokenView(string Id, string Role, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>A token just created: the only time its secret is shown.</summary>
+public sealed record NewToken(string Id, string Role, string Description, string Token);
+
+/// <summary>A deployment with its replicas and how many are ready.</summary>
+public sealed record DeploymentStatus(Deployment Deployment, int ReadyReplicas, IReadOnlyList<ReplicaRecord> Replicas);

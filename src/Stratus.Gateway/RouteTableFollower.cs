@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Logging;
+using Stratus.Core.Routing;
+
+namespace Stratus.Gateway;
+
+/// <summary>
+/// Keeps the newest route table from a source with its long-poll, so a change reaches the gateway as soon as it is
+/// published. When the source fails (the control plane is away) the last table stays in force and the follower
+/// retries every second.
+/// </summary>
+public sealed partial class RouteTableFollower(IRouteSource source, ILogger logger)
+{
+    private static readonly TimeSpan PollTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private volatile RouteTable _current = RouteTable.Empty;
+
+    public RouteTable Current => _current;
+
+    /// <summary>Whether a table from the source has arrived yet.</summary>
+    public bool HasTable => _current.Version > 0;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                _current = await source.WaitForNewerAsync(_current.Version, PollTimeout, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogSourceFailed(logger, e.Message);
+                try
+                {
+                    await Task.Delay(RetryDelay, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route table source failed, serving the last table: {Reason}")]
+    private static partial void LogSourceFailed(ILogger logger, string reason);
+}

@@ -1,0 +1,161 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Stratus.Cli.Tests.Support;
+
+namespace Stratus.Cli.Tests.Commands;
+
+/// <summary>
+/// The client verbs, as a user types them, against the whole system on loopback: a real control plane with SQLite, the
+/// three default local clouds of real replica processes, and the gateway.
+/// </summary>
+[Trait("Category", "EndToEnd")]
+public sealed class ClientCommandTests : IAsyncLifetime
+{
+    private TestSystem _system = null!;
+
+    public async Task InitializeAsync() => _system = await TestSystem.StartAsync();
+
+    public async Task DisposeAsync() => await _system.DisposeAsync();
+
+    private static JsonElement Json(TestInteraction output) => JsonDocument.Parse(output.ConsoleText).RootElement.Clone();
+
+    private async Task<JsonElement> RunJsonAsync(params string[] args)
+    {
+        var (exit, output) = await _system.RunAsync([.. args, "-o", "json"]);
+        Assert.True(exit == 0, $"{string.Join(' ', args)} exited {exit}: {string.Join("; ", output.Errors)}");
+        return Json(output);
+    }
+
+    private async Task PushAsync()
+    {
+        var (exit, output) = await _system.RunAsync("model", "push", Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), "--name", "credit-risk");
+        Assert.True(exit == 0, string.Join("; ", output.Errors));
+        Assert.Contains("credit-risk version 1  sha256 ", output.Output, StringComparison.Ordinal);
+        Assert.Contains("features", output.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Flow_PushDeployToThreeCloudsInferKillScaleDelete()
+    {
+        await PushAsync();
+
+        // Three replicas, one in each local cloud, ready before the command returns.
+        var deployed = await RunJsonAsync("deploy", "credit-risk", "--replicas", "3");
+        Assert.Equal(3, deployed.GetProperty("readyReplicas").GetInt32());
+        var replicas = deployed.GetProperty("replicas").EnumerateArray().ToList();
+        Assert.Equal(["local-ap", "local-eu", "local-us"], replicas.Select(r => r.GetProperty("cloud").GetString()).Order());
+
+        // Through the gateway, the same answer a replica gives directly.
+        var request = Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json");
+        var answer = await RunJsonAsync("infer", "credit-risk", "-i", "@" + request);
+        using var direct = new HttpClient { BaseAddress = new Uri(replicas[0].GetProperty("endpoint").GetString()!) };
+        using var directResponse = await direct.PostAsync("v2/models/credit-risk/infer", new StringContent(await File.ReadAllTextAsync(request), Encoding.UTF8, "application/json"));
+        var expected = await directResponse.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(JsonSerializer.Serialize(expected.GetProperty("outputs")), JsonSerializer.Serialize(answer.GetProperty("outputs")));
+
+        // A replica process killed: the control plane replaces it.
+        var victim = replicas[1].GetProperty("id").GetString()!;
+        Assert.Equal(1, Stratus.Testing.ChildProcesses.KillMatching(victim));
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () =>
+            {
+                var now = await RunJsonAsync("deployment", "get", "credit-risk");
+                return now.GetProperty("readyReplicas").GetInt32() == 3 && !now.GetProperty("replicas").EnumerateArray().Any(r => r.GetProperty("id").GetString() == victim);
+            },
+            "the killed replica was replaced");
+
+        var scaled = await RunJsonAsync("deployment", "scale", "credit-risk", "--replicas", "1");
+        Assert.Equal(1, scaled.GetProperty("readyReplicas").GetInt32());
+        var (listExit, list) = await _system.RunAsync("deployment", "list");
+        Assert.Equal(0, listExit);
+        Assert.Matches(@"credit-risk\s+│\s+credit-risk\s+│\s+1\s+│\s+1/1", list.ConsoleText);
+
+        var (cloudExit, clouds) = await _system.RunAsync("cloud", "list", "-o", "yaml");
+        Assert.Equal(0, cloudExit);
+        Assert.Contains("name: local-us", clouds.ConsoleText, StringComparison.Ordinal);
+        Assert.Contains("jurisdiction: eu", clouds.ConsoleText, StringComparison.Ordinal);
+
+        var (deleteExit, _) = await _system.RunAsync("deployment", "delete", "credit-risk");
+        Assert.Equal(0, deleteExit);
+        await Stratus.Testing.Eventually.HoldsAsync(() => _system.RunningReplicas() == 0, "every replica drained and stopped");
+
+        var actions = (await RunJsonAsync("audit", "list")).EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Equal(["model.push", "deployment.create", "deployment.scale", "deployment.delete"], actions);
+        var (verifyExit, verify) = await _system.RunAsync("audit", "verify");
+        Assert.Equal(0, verifyExit);
+        Assert.Contains("intact: 4 entries", verify.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tokens_WrongOrWeakOrRevoked_AreRefusedAndChangeNothing()
+    {
+        await PushAsync();
+        var viewer = await RunJsonAsync("token", "create", "--role", "viewer", "--description", "dashboard");
+        var secret = viewer.GetProperty("token").GetString()!;
+
+        var (unknownExit, unknown) = await _system.RunWithTokenAsync("stratus_000000000000_nope", "deployment", "list");
+        var (weakExit, weak) = await _system.RunWithTokenAsync(secret, "deploy", "credit-risk", "--no-wait");
+        var (readExit, _) = await _system.RunWithTokenAsync(secret, "deployment", "list");
+        var (revokeExit, _) = await _system.RunAsync("token", "revoke", viewer.GetProperty("id").GetString()!);
+        var (revokedExit, revoked) = await _system.RunWithTokenAsync(secret, "deployment", "list");
+
+        Assert.Equal(ExitCodes.Unauthorized, unknownExit);
+        Assert.Contains("unknown or revoked", Assert.Single(unknown.Errors), StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Unauthorized, weakExit);
+        Assert.Contains("needs the deployer role", Assert.Single(weak.Errors), StringComparison.Ordinal);
+        Assert.Equal(0, readExit);
+        Assert.Equal(0, revokeExit);
+        Assert.Equal(ExitCodes.Unauthorized, revokedExit);
+        Assert.Contains("unknown or revoked", Assert.Single(revoked.Errors), StringComparison.Ordinal);
+        Assert.Equal(0, (await RunJsonAsync("deployment", "list")).GetArrayLength());
+        Assert.Equal(["model.push", "token.create", "token.revoke"], (await RunJsonAsync("audit", "list")).EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+        var tokens = await RunJsonAsync("token", "list");
+        Assert.DoesNotContain(secret, tokens.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Push_CorruptModel_ExplainsAndStoresNothing()
+    {
+        var (exit, output) = await _system.RunAsync("model", "push", Stratus.Testing.RepositoryFiles.Model("corrupt.onnx"), "--name", "broken");
+
+        Assert.Equal(ExitCodes.Failure, exit);
+        Assert.Contains("ONNX Runtime cannot load", Assert.Single(output.Errors), StringComparison.Ordinal);
+        Assert.Equal(0, (await RunJsonAsync("model", "list")).GetArrayLength());
+        Assert.Equal(0, (await RunJsonAsync("audit", "list")).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Apply_YamlSpec_DeploysAndBadSpecsAreRefusedWithTheReason()
+    {
+        await PushAsync();
+        var folder = Path.Combine(_system.Data, "specs");
+        Directory.CreateDirectory(folder);
+        var good = Path.Combine(folder, "good.yaml");
+        await File.WriteAllTextAsync(good, "# the credit model, two replicas\nname: risk\nmodel: credit-risk\nversion: 1\nreplicas: 2\nshape: cpu-small\n");
+        var typo = Path.Combine(folder, "typo.yaml");
+        await File.WriteAllTextAsync(typo, "name: fraud\nmodel: credit-risk\nreplica: 2\n");
+        var broken = Path.Combine(folder, "broken.yaml");
+        await File.WriteAllTextAsync(broken, "name: fraud\nmodel: [credit-risk\n");
+
+        var (typoExit, typoOutput) = await _system.RunAsync("apply", "-f", typo, "--no-wait");
+        var (brokenExit, brokenOutput) = await _system.RunAsync("apply", "-f", broken, "--no-wait");
+        var applied = await RunJsonAsync("apply", "-f", good);
+
+        Assert.Equal(ExitCodes.Failure, typoExit);
+        Assert.Contains("'replica'", Assert.Single(typoOutput.Errors), StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.InvalidArguments, brokenExit);
+        Assert.Contains($"{broken}: not valid YAML or JSON at line", Assert.Single(brokenOutput.Errors), StringComparison.Ordinal);
+        Assert.Equal(2, applied.GetProperty("readyReplicas").GetInt32());
+        Assert.Equal("risk", Assert.Single((await RunJsonAsync("deployment", "list")).EnumerateArray()).GetProperty("deployment").GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Server_Unreachable_SaysSoWithItsOwnExitCode()
+    {
+        var (exit, output) = await CliRunner.RunAsync("deployment", "list", "--server", "http://127.0.0.1:1/", "--token", "x", "--config", Path.Combine(_system.Data, "none.json"));
+
+        Assert.Equal(ExitCodes.Unreachable, exit);
+        Assert.Contains("cannot reach http://127.0.0.1:1/", Assert.Single(output.Errors), StringComparison.Ordinal);
+    }
+}

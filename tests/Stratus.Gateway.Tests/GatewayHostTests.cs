@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Stratus.Core.Routing;
+using Stratus.Inference.Server;
+
+namespace Stratus.Gateway.Tests;
+
+/// <summary>The minimal gateway on real Kestrel in front of real replicas (ONNX Runtime sessions), following a route source.</summary>
+public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
+{
+    private const string Request = """{"inputs":[{"name":"features","datatype":"FP32","shape":[1,12],"data":[21,12000,0.415,0.524,4,2,1,6750,60,1.7,0,1.7]}]}""";
+    private readonly List<ReplicaHost> _replicas = [];
+    private readonly ScriptedRoutes _routes = new();
+    private GatewayHost _gateway = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            var replica = ReplicaHost.Create(
+                new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0 },
+                logging => logging.SetMinimumLevel(LogLevel.Warning));
+            await replica.StartAsync();
+            await replica.ModelLoaded;
+            _replicas.Add(replica);
+        }
+
+        _gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0 }, _routes, logging => logging.SetMinimumLevel(LogLevel.Critical));
+        _client = new HttpClient { BaseAddress = _gateway.Address };
+    }
+
+    public void Dispose() => _client?.Dispose();
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _gateway.DisposeAsync();
+        foreach (var replica in _replicas)
+        {
+            await replica.DisposeAsync();
+        }
+    }
+
+    private Route Risk(params int[] replicas) =>
+        new("risk", "credit-risk", 1, [.. replicas.Select(i => new RouteEndpoint($"risk-{i}", $"cloud-{i}", _replicas[i].Address))]);
+
+    private async Task PublishAndWaitAsync(params Route[] routes)
+    {
+        var version = _routes.Publish(routes);
+        await Stratus.Testing.Eventually.HoldsAsync(() => _gateway.Routes.Current.Version >= version, "the gateway took the new table");
+    }
+
+    private Task<HttpResponseMessage> InferAsync(string deployment = "risk") =>
+        _client.PostAsync($"v2/models/{deployment}/infer", new StringContent(Request, Encoding.UTF8, "application/json"));
+
+    [Fact]
+    public async Task Infer_ThroughTheGateway_IsAnsweredByAReplicaAndSpreadOverAll()
+    {
+        await PublishAndWaitAsync(Risk(0, 1));
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await InferAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("risk", body.GetProperty("model_name").GetString());
+        }
+
+        // Each replica counted its own share of the ten requests.
+        foreach (var replica in _replicas)
+        {
+            var metrics = await _client.GetStringAsync(new Uri(replica.Address, "metrics"));
+            Assert.Contains("stratus_inference_requests_total{model=\"risk\",version=\"1\",outcome=\"success\"} 5", metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Metadata_IsForwardedToo()
+    {
+        await PublishAndWaitAsync(Risk(0));
+
+        var metadata = await _client.GetFromJsonAsync<JsonElement>("v2/models/risk");
+
+        Assert.Equal("features", metadata.GetProperty("inputs")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Infer_UnknownDeployment_Is404AndNoReplica_Is503WithTheReason()
+    {
+        await PublishAndWaitAsync(Risk());
+
+        using var unknown = await InferAsync("fraud");
+        using var empty = await InferAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("no deployment named 'fraud'", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, empty.StatusCode);
+        Assert.Contains("has no ready replica", await empty.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RouteSource_Failing_KeepsServingTheLastTable()
+    {
+        await PublishAndWaitAsync(Risk(0));
+
+        _routes.Break();
+        await Stratus.Testing.Eventually.HoldsAsync(() => _routes.Failures > 0, "the gateway met the failing source");
+
+        using var response = await InferAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Ready_OnlyOnceATableArrived()
+    {
+        using var before = await _client.GetAsync("v2/health/ready");
+        await PublishAndWaitAsync(Risk(0));
+        using var after = await _client.GetAsync("v2/health/ready");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    /// <summary>A route source the test publishes to, with a long-poll like the control plane's, that can be made to fail.</summary>
+    private sealed class ScriptedRoutes : IRouteSource
+    {
+        private readonly Lock _lock = new();
+        private RouteTable _current = RouteTable.Empty;
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _failures;
+
+        private volatile bool _fail;
+
+        public int Failures => Volatile.Read(ref _failures);
+
+        /// <summary>From now on every call fails, and a waiting one wakes to fail.</summary>
+        public void Break()
+        {
+            _fail = true;
+            TaskCompletionSource wake;
+            lock (_lock)
+            {
+                wake = _changed;
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            wake.SetResult();
+        }
+
+        public long Publish(IReadOnlyList<Route> routes)
+        {
+            TaskCompletionSource wake;
+            lock (_lock)
+            {
+                _current = new RouteTable(_current.Version + 1, routes);
+                wake = _changed;
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            wake.SetResult();
+            return _current.Version;
+        }
+
+        public async Task<RouteTable> WaitForNewerAsync(long afterVersion, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                if (_fail)
+                {
+                    Interlocked.Increment(ref _failures);
+                    throw new HttpRequestException("control plane unreachable");
+                }
+
+                Task changed;
+                lock (_lock)
+                {
+                    if (_current.Version > afterVersion)
+                    {
+                        return _current;
+                    }
+
+                    changed = _changed.Task;
+                }
+
+                await changed.WaitAsync(timeout, cancellationToken);
+            }
+        }
+    }
+}
