@@ -23,7 +23,7 @@ public sealed record ControlPlaneServices(
     ITokenStore Tokens,
     IAuditLog Audit,
     ModelRegistry Models,
-    DeploymentStore Deployments,
+    IDeploymentStore Deployments,
     RouteTablePublisher Routes,
     Action TriggerReconcile,
     IReadOnlyList<CloudSpec>? Clouds = null,
@@ -120,6 +120,12 @@ public static class ControlPlaneApi
             }
 
             var before = await FindAsync(services, name, context.RequestAborted);
+            if (before == deployment)
+            {
+                // Applying the same spec again changes nothing, so nothing is written or audited.
+                return Results.Json(deployment, Json);
+            }
+
             await services.Deployments.PutAsync(deployment, context.RequestAborted);
             await services.Audit.AppendAsync(actor, before is null ? "deployment.create" : "deployment.update", name, Serialize(before), Serialize(deployment), context.RequestAborted);
             services.TriggerReconcile();

@@ -25,7 +25,7 @@ namespace Stratus.ControlPlane.Deployments;
 /// Placement here is this simple spread rule; the planner replaces it.
 /// </summary>
 public sealed partial class Reconciler(
-    DeploymentStore store,
+    IDeploymentStore store,
     ModelRegistry registry,
     IReadOnlyDictionary<string, ICloudProvider> providers,
     IReadOnlyList<CloudSpec> clouds,

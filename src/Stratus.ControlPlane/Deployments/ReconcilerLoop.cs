@@ -8,7 +8,7 @@ namespace Stratus.ControlPlane.Deployments;
 /// Runs reconciler passes one at a time: on every trigger (a change was written) and on a period (the world
 /// changed by itself: a replica died), publishing the route table from the store after each pass.
 /// </summary>
-public sealed partial class ReconcilerLoop(Reconciler reconciler, DeploymentStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger) : IDisposable
+public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger) : IDisposable
 {
     private readonly SemaphoreSlim _trigger = new(0, 1);
 

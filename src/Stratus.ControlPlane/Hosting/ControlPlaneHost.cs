@@ -109,7 +109,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         ControlPlaneApi.AddOpenApiDocument(builder.Services);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
-        var deployments = new DeploymentStore(database, time);
+        var deployments = new SqliteDeploymentStore(database, time);
         var registry = new ModelRegistry(database, new ContentStore(Path.Combine(options.DataDirectory, "models")), time);
         var routes = new RouteTablePublisher(time);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Stratus.ControlPlane.Store;
 using Stratus.Core.Models;
@@ -14,8 +13,14 @@ public sealed record ModelVersion(string Name, int Version, string Sha256, long 
 /// their signature, stores them by content, and numbers versions per model name. A file that does not load is
 /// refused with the runtime's reason and leaves nothing behind.
 /// </summary>
-public sealed class ModelRegistry(SqliteDatabase database, ContentStore content, TimeProvider time)
+public sealed class ModelRegistry(IModelVersionStore versions, ContentStore content)
 {
+    /// <summary>A registry whose versions live in the SQLite file.</summary>
+    public ModelRegistry(SqliteDatabase database, ContentStore content, TimeProvider time)
+        : this(new SqliteModelVersionStore(database, time), content)
+    {
+    }
+
     public const long DefaultMaxModelBytes = 2L * 1024 * 1024 * 1024;
 
     public async Task<ModelVersion> PushAsync(string name, Stream upload, string pushedBy, long maxBytes = DefaultMaxModelBytes, CancellationToken cancellationToken = default)
@@ -36,7 +41,7 @@ public sealed class ModelRegistry(SqliteDatabase database, ContentStore content,
             }
 
             content.Commit(staged);
-            return await RecordAsync(name, staged, signature, pushedBy, cancellationToken);
+            return await versions.AddAsync(name, staged.Sha256, staged.Size, signature, pushedBy, cancellationToken);
         }
         finally
         {
@@ -44,60 +49,11 @@ public sealed class ModelRegistry(SqliteDatabase database, ContentStore content,
         }
     }
 
-    public async Task<IReadOnlyList<ModelVersion>> ListAsync(string? name = null, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = name is null
-            ? "SELECT name, version, sha256, size_bytes, signature_json, created_at, created_by FROM model_versions ORDER BY name, version;"
-            : "SELECT name, version, sha256, size_bytes, signature_json, created_at, created_by FROM model_versions WHERE name = $name ORDER BY version;";
-        command.Parameters.AddWithValue("$name", (object?)name ?? DBNull.Value);
-        var versions = new List<ModelVersion>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            versions.Add(new ModelVersion(
-                reader.GetString(0),
-                reader.GetInt32(1),
-                reader.GetString(2),
-                reader.GetInt64(3),
-                SignatureJson.Parse(reader.GetString(4)),
-                DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
-                reader.GetString(6)));
-        }
+    public Task<IReadOnlyList<ModelVersion>> ListAsync(string? name = null, CancellationToken cancellationToken = default) => versions.ListAsync(name, cancellationToken);
 
-        return versions;
-    }
-
-    public async Task<ModelVersion?> GetAsync(string name, int version, CancellationToken cancellationToken = default) =>
-        (await ListAsync(name, cancellationToken)).FirstOrDefault(v => v.Version == version);
+    public Task<ModelVersion?> GetAsync(string name, int version, CancellationToken cancellationToken = default) => versions.GetAsync(name, version, cancellationToken);
 
     public string PathOf(ModelVersion version) => content.PathOf(version.Sha256);
-
-    private async Task<ModelVersion> RecordAsync(string name, StagedContent staged, ModelSignature signature, string pushedBy, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-
-        // The write lock is taken before the next number is read, so concurrent pushes of one name get distinct versions.
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = """
-            INSERT INTO model_versions (name, version, sha256, size_bytes, signature_json, created_at, created_by)
-            VALUES ($name, (SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = $name), $sha, $size, $signature, $at, $by)
-            RETURNING version;
-            """;
-        var at = time.GetUtcNow();
-        insert.Parameters.AddWithValue("$name", name);
-        insert.Parameters.AddWithValue("$sha", staged.Sha256);
-        insert.Parameters.AddWithValue("$size", staged.Size);
-        insert.Parameters.AddWithValue("$signature", SignatureJson.Format(signature));
-        insert.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
-        insert.Parameters.AddWithValue("$by", pushedBy);
-        var version = Convert.ToInt32(await insert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-        await transaction.CommitAsync(cancellationToken);
-        return new ModelVersion(name, version, staged.Sha256, staged.Size, signature, at, pushedBy);
-    }
 }
 
 /// <summary>Model names appear in URLs and file names: lower-case DNS labels, as Kubernetes names are.</summary>

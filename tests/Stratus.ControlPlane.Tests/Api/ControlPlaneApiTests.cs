@@ -47,7 +47,7 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
             tokens,
             new SqliteAuditLog(_temp.Database, TimeProvider.System),
             new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System),
-            new DeploymentStore(_temp.Database, TimeProvider.System),
+            new SqliteDeploymentStore(_temp.Database, TimeProvider.System),
             new RouteTablePublisher(TimeProvider.System),
             () => Interlocked.Increment(ref _triggers),
             [cloud],
@@ -249,6 +249,22 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         var table = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(held + 1, table.GetProperty("version").GetInt64());
         Assert.Equal("risk", table.GetProperty("routes")[0].GetProperty("deployment").GetString());
+    }
+
+    [Fact]
+    public async Task PutDeployment_SameSpecAgain_ChangesAndAuditsNothing()
+    {
+        await PushCreditRiskAsync();
+        using (await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","replicas":2}""")))
+        {
+        }
+
+        var audit = (await _services.Audit.ListAsync()).Count;
+        using var again = await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","version":1,"replicas":2,"shape":"cpu-small"}"""));
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(audit, (await _services.Audit.ListAsync()).Count);
+        Assert.Equal(1, _triggers);
     }
 
     [Fact]

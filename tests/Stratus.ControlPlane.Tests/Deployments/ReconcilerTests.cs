@@ -12,7 +12,7 @@ namespace Stratus.ControlPlane.Tests.Deployments;
 public sealed class ReconcilerTests : IAsyncLifetime
 {
     private TempDatabase _temp = null!;
-    private DeploymentStore _store = null!;
+    private SqliteDeploymentStore _store = null!;
     private ModelRegistry _registry = null!;
     private CloudSpec[] _clouds = null!;
     private Dictionary<string, LocalCloudProvider> _providers = null!;
@@ -20,7 +20,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _temp = await TempDatabase.CreateAsync();
-        _store = new DeploymentStore(_temp.Database, TimeProvider.System);
+        _store = new SqliteDeploymentStore(_temp.Database, TimeProvider.System);
         _registry = new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
         await using (var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx")))
         {

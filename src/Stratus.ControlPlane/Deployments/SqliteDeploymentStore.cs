@@ -32,8 +32,32 @@ public sealed record ReplicaRecord(string Id, string Deployment, string Cloud, s
     public DateTimeOffset? DrainUntil { get; init; }
 }
 
-/// <summary>Desired deployments and observed replicas in the SQLite store.</summary>
-public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
+/// <summary>
+/// Desired deployments and observed replicas. Every store passes <c>DeploymentStoreContractTests</c>, so SQLite
+/// today and PostgreSQL later behave the same to the reconciler and the API.
+/// </summary>
+public interface IDeploymentStore
+{
+    /// <summary>Creates or replaces a deployment (the whole desired state).</summary>
+    Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a deployment; false when there was none.</summary>
+    Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Every deployment, by name.</summary>
+    Task<IReadOnlyList<Deployment>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every replica record, by deployment then id.</summary>
+    Task<IReadOnlyList<ReplicaRecord>> ListReplicasAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts a replica's record, or updates its state, reason, endpoint and drain deadline.</summary>
+    Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default);
+
+    Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Desired deployments and observed replicas in the SQLite file.</summary>
+public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider time) : IDeploymentStore
 {
     public async Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
@@ -90,7 +114,6 @@ public sealed class DeploymentStore(SqliteDatabase database, TimeProvider time)
         return replicas;
     }
 
-    /// <summary>Inserts or replaces a replica's record.</summary>
     public async Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
         INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, drain_until, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $drain, $at)

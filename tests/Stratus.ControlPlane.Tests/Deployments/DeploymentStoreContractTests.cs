@@ -1,0 +1,98 @@
+using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Tests.Store;
+
+namespace Stratus.ControlPlane.Tests.Deployments;
+
+/// <summary>What every deployment store must do; each store's tests subclass this.</summary>
+public abstract class DeploymentStoreContractTests : IAsyncLifetime
+{
+    protected IDeploymentStore Store { get; private set; } = null!;
+
+    protected abstract Task<IDeploymentStore> CreateAsync();
+
+    public async Task InitializeAsync() => Store = await CreateAsync();
+
+    public abstract Task DisposeAsync();
+
+    private static ReplicaRecord Replica(string id, string deployment, ReplicaState state = ReplicaState.Pending) =>
+        new(id, deployment, "local-us", "cpu-small", state, null, null);
+
+    [Fact]
+    public async Task Put_CreatesThenReplacesTheWholeDeployment()
+    {
+        await Store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await Store.PutAsync(new Deployment("fraud", "fraud", 3, 1, "cpu-large"));
+        await Store.PutAsync(new Deployment("risk", "credit-risk", 2, 5, "cpu-large"));
+
+        Assert.Equal(
+            [new Deployment("fraud", "fraud", 3, 1, "cpu-large"), new Deployment("risk", "credit-risk", 2, 5, "cpu-large")],
+            await Store.ListAsync());
+    }
+
+    [Fact]
+    public async Task Delete_RemovesOnlyThatOneAndSaysWhetherItExisted()
+    {
+        await Store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await Store.PutAsync(new Deployment("fraud", "fraud", 1, 1, "cpu-small"));
+
+        Assert.True(await Store.DeleteAsync("risk"));
+        Assert.False(await Store.DeleteAsync("risk"));
+        Assert.Equal("fraud", Assert.Single(await Store.ListAsync()).Name);
+    }
+
+    [Fact]
+    public async Task PutReplica_RoundTripsEveryFieldAndUpdatesInPlace()
+    {
+        var drainUntil = new DateTimeOffset(2026, 11, 23, 12, 0, 0, 123, TimeSpan.Zero);
+        await Store.PutReplicaAsync(Replica("risk-1", "risk"));
+        await Store.PutReplicaAsync(Replica("risk-1", "risk") with
+        {
+            State = ReplicaState.Draining,
+            Reason = "scaled to 1",
+            Endpoint = new Uri("http://127.0.0.1:9001/"),
+            DrainUntil = drainUntil,
+        });
+
+        var replica = Assert.Single(await Store.ListReplicasAsync());
+        Assert.Equal(ReplicaState.Draining, replica.State);
+        Assert.Equal("scaled to 1", replica.Reason);
+        Assert.Equal(new Uri("http://127.0.0.1:9001/"), replica.Endpoint);
+        Assert.Equal(drainUntil, replica.DrainUntil);
+        Assert.Equal("local-us", replica.Cloud);
+    }
+
+    [Fact]
+    public async Task Replicas_AreListedByDeploymentThenIdAndDeletedOneByOne()
+    {
+        await Store.PutReplicaAsync(Replica("risk-b", "risk", ReplicaState.Ready));
+        await Store.PutReplicaAsync(Replica("fraud-a", "fraud", ReplicaState.Failed));
+        await Store.PutReplicaAsync(Replica("risk-a", "risk", ReplicaState.Starting));
+
+        Assert.Equal(["fraud-a", "risk-a", "risk-b"], (await Store.ListReplicasAsync()).Select(r => r.Id));
+
+        await Store.DeleteReplicaAsync("risk-a");
+        await Store.DeleteReplicaAsync("nothing");
+        Assert.Equal(["fraud-a", "risk-b"], (await Store.ListReplicasAsync()).Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task ConcurrentWriters_AllLand()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Store.PutReplicaAsync(Replica($"r-{i:00}", "risk"))));
+
+        Assert.Equal(20, (await Store.ListReplicasAsync()).Count);
+    }
+}
+
+public sealed class SqliteDeploymentStoreTests : DeploymentStoreContractTests
+{
+    private TempDatabase _temp = null!;
+
+    protected override async Task<IDeploymentStore> CreateAsync()
+    {
+        _temp = await TempDatabase.CreateAsync();
+        return new SqliteDeploymentStore(_temp.Database, TimeProvider.System);
+    }
+
+    public override async Task DisposeAsync() => await _temp.DisposeAsync();
+}
