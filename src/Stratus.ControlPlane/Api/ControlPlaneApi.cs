@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
@@ -68,6 +69,8 @@ public static class ControlPlaneApi
 
         api.MapPost("/models/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
+            // Models may be far larger than any JSON body: the registry's own limit applies, checked as the upload streams.
+            SetBodyLimit(context, ModelRegistry.DefaultMaxModelBytes);
             try
             {
                 var version = await services.Models.PushAsync(name, context.Request.Body, actor, cancellationToken: context.RequestAborted);
@@ -439,9 +442,10 @@ public static class ControlPlaneApi
         return problems.Count > 0 ? (null, problems) : (new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape), problems);
     }
 
-    /// <summary>The body as <typeparamref name="T"/>, or the 400 to answer when it is not JSON of that shape.</summary>
+    /// <summary>The body as <typeparamref name="T"/>, or the 400 (not JSON of that shape) or 413 (too large) to answer.</summary>
     private static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context)
     {
+        SetBodyLimit(context, MaxJsonBodyBytes);
         try
         {
             return (await JsonSerializer.DeserializeAsync<T>(context.Request.Body, Json, context.RequestAborted), null);
@@ -449,6 +453,21 @@ public static class ControlPlaneApi
         catch (JsonException e)
         {
             return (default, Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (default, Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"a JSON body may be at most {MaxJsonBodyBytes} bytes"));
+        }
+    }
+
+    /// <summary>Largest JSON request body (specs, scale, token requests); larger ones get 413 and change nothing.</summary>
+    public const long MaxJsonBodyBytes = 1024 * 1024;
+
+    private static void SetBodyLimit(HttpContext context, long bytes)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = bytes;
         }
     }
 

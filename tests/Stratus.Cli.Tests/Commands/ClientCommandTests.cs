@@ -158,4 +158,27 @@ public sealed class ClientCommandTests : IAsyncLifetime
         Assert.Equal(ExitCodes.Unreachable, exit);
         Assert.Contains("cannot reach http://127.0.0.1:1/", Assert.Single(output.Errors), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task AuditVerify_AfterAnEntryIsEditedInTheFile_FailsAndNamesIt()
+    {
+        await PushAsync();
+        await RunJsonAsync("deploy", "credit-risk", "--replicas", "0");
+        var (cleanExit, _) = await _system.RunAsync("audit", "verify");
+
+        // Someone with access to the file rewrites history: the first entry now blames another actor.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_system.Data, "stratus.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var edit = connection.CreateCommand();
+            edit.CommandText = "UPDATE audit SET actor = 'token:mallory' WHERE seq = 1;";
+            Assert.Equal(1, await edit.ExecuteNonQueryAsync());
+        }
+
+        var (exit, output) = await _system.RunAsync("audit", "verify");
+
+        Assert.Equal(0, cleanExit);
+        Assert.Equal(ExitCodes.Failure, exit);
+        Assert.Contains("BROKEN at entry 1", output.Output, StringComparison.Ordinal);
+    }
 }

@@ -252,6 +252,35 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task PushModel_LargerThanKestrelsDefaultLimit_ReachesTheRegistry()
+    {
+        // 40 MB of bytes that are not ONNX: past Kestrel's 30 MB default, so only the registry's limit applies and
+        // ONNX Runtime gives the reason.
+        var bytes = new byte[40 * 1024 * 1024];
+        new Random(7).NextBytes(bytes);
+        using var content = new ByteArrayContent(bytes);
+
+        using var response = await SendAsync(HttpMethod.Post, "api/v1/models/big", _deployer, content);
+
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("ONNX Runtime cannot load", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await _services.Models.ListAsync());
+    }
+
+    [Fact]
+    public async Task PutDeployment_OversizedBody_Is413AndChangesNothing()
+    {
+        await PushCreditRiskAsync();
+        var padding = new string(' ', (int)ControlPlaneApi.MaxJsonBodyBytes);
+
+        using var response = await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("{" + padding + "\"model\":\"credit-risk\",\"replicas\":1}"));
+
+        var problem = await ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Contains("at most 1048576 bytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await _services.Deployments.ListAsync());
+    }
+
+    [Fact]
     public async Task PutDeployment_SameSpecAgain_ChangesAndAuditsNothing()
     {
         await PushCreditRiskAsync();
