@@ -17,7 +17,8 @@ namespace Stratus.ControlPlane.Deployments;
 /// <item>running replicas with no record are stopped at once (no orphans);</item>
 /// <item>replicas no longer wanted (scale-down, deleted deployment) drain first: they leave the route table, keep
 /// answering what reaches them for the drain period, and only then are stopped, gracefully;</item>
-/// <item>records whose replica no longer runs are dropped and the replica replaced;</item>
+/// <item>records whose replica no longer runs are dropped and the replica replaced; a replica still starting
+/// (launched by a control plane that then died) counts as there, so it is not launched twice;</item>
 /// <item>missing replicas are placed one at a time in the cloud holding the fewest of the deployment's replicas,
 /// the cheapest among equals, within each cloud's capacity, and launched in parallel; a cloud that refuses is
 /// skipped for the rest of the pass. Extras drain the most expensive first.</item>
@@ -68,10 +69,16 @@ public sealed partial class Reconciler(
                 {
                     current = await DrainAsync(record, "its deployment was deleted", now, cancellationToken);
                 }
-                else if (record.State != ReplicaState.Draining && (record.State != ReplicaState.Ready || record.Endpoint != live.Handle.Endpoint))
+                else if (record.State != ReplicaState.Draining && live.Handle.IsReady && (record.State != ReplicaState.Ready || record.Endpoint != live.Handle.Endpoint))
                 {
                     // A launch that finished while no control plane watched: adopt it.
                     current = record with { State = ReplicaState.Ready, Reason = null, Endpoint = live.Handle.Endpoint };
+                    await store.PutReplicaAsync(current, cancellationToken);
+                }
+                else if (record.State is ReplicaState.Pending or ReplicaState.Failed && !live.Handle.IsReady)
+                {
+                    // Launched by a control plane that died before it was ready: still starting, counted, not replaced.
+                    current = record with { State = ReplicaState.Starting, Reason = null };
                     await store.PutReplicaAsync(current, cancellationToken);
                 }
 

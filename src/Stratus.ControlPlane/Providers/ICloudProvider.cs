@@ -7,8 +7,11 @@ public sealed record ReplicaLaunch(string ReplicaId, string ModelName, string Mo
     public string? ServedName { get; init; }
 }
 
-/// <summary>A replica a provider runs, and where it answers.</summary>
-public sealed record ReplicaHandle(string ReplicaId, string Cloud, string Shape, Uri Endpoint);
+/// <summary>A replica a provider runs, and where it answers: null while it is still starting.</summary>
+public sealed record ReplicaHandle(string ReplicaId, string Cloud, string Shape, Uri? Endpoint)
+{
+    public bool IsReady => Endpoint is not null;
+}
 
 /// <summary>How far a refusal reaches, so the planner blocks the right thing: this shape here, the region, or the cloud.</summary>
 public enum ProvisioningScope
@@ -38,7 +41,10 @@ public interface ICloudProvider
     /// </summary>
     Task StopAsync(string replicaId, CancellationToken cancellationToken = default);
 
-    /// <summary>The replicas running now, including ones started before this process (how a restarted control plane adopts them).</summary>
+    /// <summary>
+    /// The replicas running now, including ones started before this process (how a restarted control plane adopts
+    /// them) and ones still starting (without an endpoint), so that nobody launches a second one in their place.
+    /// </summary>
     Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default);
 }
 

@@ -144,9 +144,14 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
             {
                 handles.Add(new ReplicaHandle(state.ReplicaId, CloudName, state.Shape, new Uri(endpoint)));
             }
-            else if (state is { Endpoint: null } && (process is not null || File.GetLastWriteTimeUtc(record) > DateTime.UtcNow - ReadyTimeout))
+            else if (state is { Endpoint: null } && process is not null)
             {
-                // Still starting: neither listed nor forgotten.
+                // Its process runs but it is not ready yet: listed as starting.
+                handles.Add(new ReplicaHandle(state.ReplicaId, CloudName, state.Shape, null));
+            }
+            else if (state is { Endpoint: null } && File.GetLastWriteTimeUtc(record) > DateTime.UtcNow - ReadyTimeout)
+            {
+                // Recorded a moment before its process starts: kept, not yet listed.
             }
             else
             {

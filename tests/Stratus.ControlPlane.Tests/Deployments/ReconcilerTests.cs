@@ -282,6 +282,48 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Equal(2, (await ReadyAsync("risk")).Count);
     }
 
+    [Fact]
+    public async Task Reconcile_AReplicaStillStartingFromACrashedControlPlane_IsCountedNotLaunchedAgain()
+    {
+        // The cloud boundary, scripted: one replica of "risk" is running but not ready yet.
+        var cloud = new ScriptedProvider("cheap") { Running = [new ReplicaHandle("risk-old", "cheap", "cpu-small", null)] };
+        var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = cloud }, [_clouds[0]], NullLogger.Instance);
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small"));
+        await _store.PutReplicaAsync(new ReplicaRecord("risk-old", "risk", "cheap", "cpu-small", ReplicaState.Pending, null, null));
+
+        await reconciler.ReconcileOnceAsync();
+
+        Assert.Equal(0, cloud.Launches);
+        Assert.Equal(ReplicaState.Starting, Assert.Single(await _store.ListReplicasAsync()).State);
+
+        cloud.Running = [new ReplicaHandle("risk-old", "cheap", "cpu-small", new Uri("http://127.0.0.1:9/"))];
+        await reconciler.ReconcileOnceAsync();
+
+        var ready = Assert.Single(await _store.ListReplicasAsync());
+        Assert.Equal((ReplicaState.Ready, new Uri("http://127.0.0.1:9/")), (ready.State, ready.Endpoint));
+        Assert.Equal(0, cloud.Launches);
+    }
+
+    /// <summary>A cloud whose running replicas the test sets, counting launches (it launches nothing).</summary>
+    private sealed class ScriptedProvider(string name) : ICloudProvider
+    {
+        public IReadOnlyList<ReplicaHandle> Running { get; set; } = [];
+
+        public int Launches { get; private set; }
+
+        public string CloudName => name;
+
+        public Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)
+        {
+            Launches++;
+            throw new ProvisioningException(ProvisioningScope.Cloud, "scripted cloud launches nothing");
+        }
+
+        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Running);
+    }
+
     /// <summary>A clock the test moves by hand.</summary>
     private sealed class ManualClock(DateTimeOffset start) : TimeProvider
     {
