@@ -33,3 +33,15 @@ public sealed record CloudSpec(
     IReadOnlyDictionary<string, int> Capacity,
     IReadOnlyDictionary<string, ShapePrice> Prices,
     TimeSpan EmulatedLatency);
+
+/// <summary>Round-trip latency estimates from distance, for user-location budgets.</summary>
+public static class LatencyEstimate
+{
+    /// <summary>Fixed cost of a request round trip (handshakes, queues), in milliseconds.</summary>
+    public const double BaseMs = 5;
+
+    /// <summary>Light in fibre covers about 200 km per millisecond; a round trip covers the distance twice.</summary>
+    public const double KmPerMs = 100;
+
+    public static double RoundTripMs(GeoLocation a, GeoLocation b) => BaseMs + (a.DistanceKm(b) / KmPerMs);
+}
