@@ -6,6 +6,7 @@ namespace Stratus.Bench;
 /// Helpers for bench/replica-load.sh.
 /// <c>direct</c>: time in-process ONNX Runtime runs of the request's row repeated to each batch size.
 /// <c>body</c>: write the v2 JSON request body for a batch of that row repeated.
+/// <c>planner</c>: planning time for many random deployments over many clouds, against a greedy reference.
 /// </summary>
 internal static class Program
 {
@@ -13,6 +14,7 @@ internal static class Program
         usage: Stratus.Bench direct --model <file.onnx> --request <request.json> [--batch 1,8] [--runs 3000] [--warmup 300]
                                     [--intra-op-threads 0] [--allow-spinning false] [--name mlp]
                Stratus.Bench body --request <request.json> --batch <rows> --out <file.json>
+               Stratus.Bench planner [--deployments 1000] [--clouds 50] [--seed 1]
         direct: warm-up is at least --warmup calls and at least half a second; session settings as `stratus replica`.
         """;
 
@@ -43,6 +45,7 @@ internal static class Program
             {
                 "direct" => Direct(options),
                 "body" => Body(options),
+                "planner" => PlannerBenchmark.Run(options),
                 _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
             };
         }
