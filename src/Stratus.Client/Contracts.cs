@@ -1,3 +1,5 @@
+using Stratus.Core.Placement;
+
 namespace Stratus.Client;
 
 /// <summary>One input or output of a model: name, element type and shape (-1 for a dynamic dimension).</summary>
@@ -9,12 +11,21 @@ public sealed record SignatureInfo(IReadOnlyList<TensorInfo> Inputs, IReadOnlyLi
 public sealed record ModelVersionInfo(string Name, int Version, string Sha256, long SizeBytes, SignatureInfo Signature, DateTimeOffset CreatedAt, string CreatedBy);
 
 /// <summary>A deployment's desired state.</summary>
-public sealed record DeploymentInfo(string Name, string Model, int ModelVersion, int Replicas, string Shape);
+public sealed record DeploymentInfo(string Name, string Model, int ModelVersion, int Replicas, string Shape)
+{
+    public PlacementConstraints? Placement { get; init; }
+}
+
+/// <summary>A deployment's last plan, the locations blocked after refusals, and when it was planned.</summary>
+public sealed record PlacementStatusInfo(PlacementPlan Plan, IReadOnlyList<Block> Blocked, DateTimeOffset At);
 
 /// <summary>One replica: pending, starting, ready, draining or failed (with the reason).</summary>
 public sealed record ReplicaInfo(string Id, string Deployment, string Cloud, string Shape, string State, string? Reason, Uri? Endpoint, DateTimeOffset? DrainUntil);
 
-public sealed record DeploymentStatusInfo(DeploymentInfo Deployment, int ReadyReplicas, IReadOnlyList<ReplicaInfo> Replicas);
+public sealed record DeploymentStatusInfo(DeploymentInfo Deployment, int ReadyReplicas, IReadOnlyList<ReplicaInfo> Replicas)
+{
+    public PlacementStatusInfo? Placement { get; init; }
+}
 
 /// <summary>A token as listed: never its secret.</summary>
 public sealed record TokenSummary(string Id, string Role, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);

@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Stratus.Core.Audit;
 using Stratus.Core.Clouds;
+using Stratus.Core.Placement;
 using Stratus.Core.Routing;
 
 namespace Stratus.Client;
@@ -60,12 +61,20 @@ public sealed class StratusClient : IRouteSource, IDisposable
         SendAsync<ModelVersionInfo>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
 
     /// <summary>Creates or updates a deployment; a null version means the model's latest.</summary>
-    public Task<DeploymentInfo> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, CancellationToken cancellationToken = default) =>
-        ApplyAsync(name, JsonSerializer.Serialize(new { model, version, replicas, shape }, Json), cancellationToken);
+    public Task<DeploymentInfo> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, PlacementConstraints? placement = null, CancellationToken cancellationToken = default) =>
+        ApplyAsync(name, SpecJson(model, version, replicas, shape, placement), cancellationToken);
+
+    /// <summary>A deployment spec as the API takes it.</summary>
+    public static string SpecJson(string model, int? version, int replicas, string? shape, PlacementConstraints? placement) =>
+        JsonSerializer.Serialize(new { model, version, replicas, shape, placement }, Json);
 
     /// <summary>Sends a deployment spec as it is (JSON of the API's schema), so the control plane judges every field.</summary>
     public Task<DeploymentInfo> ApplyAsync(string name, string specJson, CancellationToken cancellationToken = default) =>
         SendAsync<DeploymentInfo>(HttpMethod.Put, $"deployments/{Escape(name)}", new StringContent(specJson, Encoding.UTF8, "application/json"), cancellationToken);
+
+    /// <summary>A dry run: the placement the planner would choose now for this spec, and every rejected candidate.</summary>
+    public Task<PlacementPlan> PlanAsync(string name, string specJson, CancellationToken cancellationToken = default) =>
+        SendAsync<PlacementPlan>(HttpMethod.Post, $"deployments/{Escape(name)}/plan", new StringContent(specJson, Encoding.UTF8, "application/json"), cancellationToken);
 
     public Task<IReadOnlyList<DeploymentStatusInfo>> ListDeploymentsAsync(CancellationToken cancellationToken = default) =>
         SendAsync<IReadOnlyList<DeploymentStatusInfo>>(HttpMethod.Get, "deployments", null, cancellationToken);
@@ -90,6 +99,13 @@ public sealed class StratusClient : IRouteSource, IDisposable
 
     public Task<CloudStatus> RestoreAsync(string cloud, CancellationToken cancellationToken = default) =>
         SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/restore", null, cancellationToken);
+
+    /// <summary>Makes a local cloud refuse launches (of one shape, or all) with a refusal of the given scope.</summary>
+    public Task<CloudStatus> RefuseAsync(string cloud, string? shape, string scope = "shape", CancellationToken cancellationToken = default) =>
+        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/refuse", JsonContent.Create(new { shape, scope }, options: Json), cancellationToken);
+
+    public Task<CloudStatus> AcceptAsync(string cloud, CancellationToken cancellationToken = default) =>
+        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/accept", null, cancellationToken);
 
     public Task<IssuedToken> CreateTokenAsync(string role, string? description = null, CancellationToken cancellationToken = default) =>
         SendAsync<IssuedToken>(HttpMethod.Post, "tokens", JsonContent.Create(new { role, description }, options: Json), cancellationToken);

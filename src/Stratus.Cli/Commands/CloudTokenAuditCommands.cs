@@ -10,7 +10,7 @@ namespace Stratus.Cli.Commands;
 internal sealed class CloudCommand : Command
 {
     public CloudCommand(IInteraction interaction, GlobalOptions global)
-        : base("cloud", "Clouds: regions, capacity, prices, replicas, and emulated outages of local clouds.")
+        : base("cloud", "Clouds: regions, capacity, prices, replicas; emulated outages and refusals of local clouds.")
     {
         var list = new Command("list", "Every cloud with its region, jurisdiction, capacity, prices, replicas and state.");
         list.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
@@ -38,6 +38,37 @@ internal sealed class CloudCommand : Command
             }, cancellationToken));
             Subcommands.Add(command);
         }
+
+        Subcommands.Add(Refuse(interaction, global));
+        Subcommands.Add(Accept(interaction, global));
+    }
+
+    private static Command Refuse(IInteraction interaction, GlobalOptions global)
+    {
+        var name = new Argument<string>("name") { Description = "Cloud name." };
+        var shape = new Option<string>("--shape") { Description = "Refuse only this shape (default: every shape)." };
+        var scope = new Option<string>("--scope") { Description = "How far the refusal reaches: shape, region or cloud.", DefaultValueFactory = _ => "shape" };
+        var command = new Command("refuse", "Make a local cloud refuse launches, as one out of capacity or quota would; running replicas stay.") { name, shape, scope };
+        command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            var cloud = await session.Client.RefuseAsync(parse.GetValue(name)!, parse.GetValue(shape), parse.GetValue(scope)!, cancellationToken);
+            session.Render(cloud, c => Table(session, [c]));
+            return ExitCodes.Success;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command Accept(IInteraction interaction, GlobalOptions global)
+    {
+        var name = new Argument<string>("name") { Description = "Cloud name." };
+        var command = new Command("accept", "Let a local cloud accept launches again.") { name };
+        command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            var cloud = await session.Client.AcceptAsync(parse.GetValue(name)!, cancellationToken);
+            session.Render(cloud, c => Table(session, [c]));
+            return ExitCodes.Success;
+        }, cancellationToken));
+        return command;
     }
 
     private static void Table(ClientSession session, IReadOnlyList<CloudStatus> clouds)
@@ -49,7 +80,7 @@ internal sealed class CloudCommand : Command
                 c.Name,
                 c.Region,
                 c.Jurisdiction,
-                c.State,
+                c.Refusing is null ? c.State : $"{c.State}, refusing {c.Refusing}",
                 $"{c.ReadyReplicas} ready / {c.Replicas}",
                 string.Join(", ", c.Capacity.Select(kv => $"{kv.Key} {kv.Value}")),
                 string.Join(", ", c.Prices.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value.OnDemandPerHour:0.000} ({kv.Value.SpotPerHour:0.000})"))),

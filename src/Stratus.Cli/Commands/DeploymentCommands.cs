@@ -3,32 +3,165 @@ using Spectre.Console;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Client;
+using Stratus.Core.Clouds;
+using Stratus.Core.Placement;
 
 namespace Stratus.Cli.Commands;
 
-/// <summary><c>stratus deploy NAME</c>: create or update a deployment from flags.</summary>
+/// <summary><c>stratus deploy NAME</c>: create or update a deployment from flags, or with --dry-run show its plan.</summary>
 internal sealed class DeployCommand : Command
 {
     public DeployCommand(IInteraction interaction, GlobalOptions global)
-        : base("deploy", "Create or update a deployment and wait until its replicas are ready.")
+        : base("deploy", "Create or update a deployment and wait until its replicas are ready (--dry-run: show the plan only).")
     {
         var name = new Argument<string>("name") { Description = "Deployment name; also the model's unless --model says otherwise." };
         var model = new Option<string>("--model") { Description = "Model to serve (default: the deployment's name)." };
         var version = new Option<int?>("--version") { Description = "Model version (default: the latest)." };
         var replicas = new Option<int>("--replicas") { Description = "How many replicas.", DefaultValueFactory = _ => 1 };
         var shape = new Option<string>("--shape") { Description = "Replica shape, as clouds.yaml names them (default cpu-small)." };
+        var placement = PlacementOptions.Create();
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the placement the planner would choose (and the rejected clouds, with reasons); change nothing." };
         var waiting = WaitOptions.Create();
         Arguments.Add(name);
         Options.Add(model);
         Options.Add(version);
         Options.Add(replicas);
         Options.Add(shape);
+        placement.AddTo(this);
+        Options.Add(dryRun);
         waiting.AddTo(this);
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
-            var deployment = await session.Client.DeployAsync(parse.GetValue(name)!, parse.GetValue(model) ?? parse.GetValue(name)!, parse.GetValue(version), parse.GetValue(replicas), parse.GetValue(shape), cancellationToken);
+            var deploymentName = parse.GetValue(name)!;
+            PlacementConstraints constraints;
+            try
+            {
+                constraints = placement.Read(parse);
+            }
+            catch (FormatException e)
+            {
+                interaction.Error(e.Message);
+                return ExitCodes.InvalidArguments;
+            }
+
+            var spec = StratusClient.SpecJson(parse.GetValue(model) ?? deploymentName, parse.GetValue(version), parse.GetValue(replicas), parse.GetValue(shape), constraints);
+            if (parse.GetValue(dryRun))
+            {
+                return PlanView.Show(session, await session.Client.PlanAsync(deploymentName, spec, cancellationToken));
+            }
+
+            var deployment = await session.Client.ApplyAsync(deploymentName, spec, cancellationToken);
             return await waiting.AfterChangeAsync(parse, session, deployment, cancellationToken);
         }, cancellationToken));
+    }
+}
+
+/// <summary>The placement flags of <c>deploy</c>: the same constraints a spec's <c>placement</c> holds.</summary>
+internal sealed record PlacementOptions(
+    Option<string[]> Clouds,
+    Option<string[]> NotClouds,
+    Option<string[]> Regions,
+    Option<string[]> Jurisdictions,
+    Option<int> MinClouds,
+    Option<int> MinRegions,
+    Option<int?> MaxPerCloud,
+    Option<string[]> Users,
+    Option<bool> Ordered,
+    Option<bool> Spot,
+    Option<int> MinOnDemand)
+{
+    public static PlacementOptions Create() => new(
+        new("--clouds") { Description = "Only these clouds (comma-separated); with --ordered, in order of preference.", AllowMultipleArgumentsPerToken = true },
+        new("--not-clouds") { Description = "Never these clouds.", AllowMultipleArgumentsPerToken = true },
+        new("--regions") { Description = "Only these regions.", AllowMultipleArgumentsPerToken = true },
+        new("--jurisdictions") { Description = "Residency: only clouds under these jurisdictions (eu, us, cn, ...).", AllowMultipleArgumentsPerToken = true },
+        new("--min-clouds") { Description = "Spread over at least this many clouds." },
+        new("--min-regions") { Description = "Spread over at least this many regions." },
+        new("--max-per-cloud") { Description = "At most this many replicas in one cloud." },
+        new("--user") { Description = "A user location and latency budget, NAME:LAT,LON:MS (repeatable).", AllowMultipleArgumentsPerToken = true },
+        new("--ordered") { Description = "Prefer --clouds in the order given rather than the cheapest." },
+        new("--spot") { Description = "Allow spot replicas." },
+        new("--min-on-demand") { Description = "With --spot, keep at least this many on-demand." });
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Clouds, NotClouds, Regions, Jurisdictions, MinClouds, MinRegions, MaxPerCloud, Users, Ordered, Spot, MinOnDemand })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    /// <summary>The constraints the flags give; a malformed --user is a <see cref="FormatException"/> naming it.</summary>
+    public PlacementConstraints Read(ParseResult parse)
+    {
+        static string[] List(string[]? values) => [.. (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+        return new PlacementConstraints
+        {
+            AllowedClouds = List(parse.GetValue(Clouds)),
+            ForbiddenClouds = List(parse.GetValue(NotClouds)),
+            AllowedRegions = List(parse.GetValue(Regions)),
+            Jurisdictions = List(parse.GetValue(Jurisdictions)),
+            MinClouds = parse.GetValue(MinClouds),
+            MinRegions = parse.GetValue(MinRegions),
+            MaxPerCloud = parse.GetValue(MaxPerCloud),
+            Users = [.. (parse.GetValue(Users) ?? []).Select(ParseUser)],
+            Strategy = parse.GetValue(Ordered) ? PlacementStrategy.Ordered : PlacementStrategy.Cheapest,
+            SpotAllowed = parse.GetValue(Spot),
+            MinOnDemand = parse.GetValue(MinOnDemand),
+        };
+    }
+
+    private static UserLocation ParseUser(string text)
+    {
+        var parts = text.Split(':');
+        var coordinates = parts.Length == 3 ? parts[1].Split(',') : [];
+        if (parts.Length != 3 || coordinates.Length != 2 ||
+            !double.TryParse(coordinates[0], System.Globalization.CultureInfo.InvariantCulture, out var latitude) ||
+            !double.TryParse(coordinates[1], System.Globalization.CultureInfo.InvariantCulture, out var longitude) ||
+            !double.TryParse(parts[2], System.Globalization.CultureInfo.InvariantCulture, out var budget))
+        {
+            throw new FormatException($"--user '{text}' is not NAME:LAT,LON:MS (for example dublin:53.3,-6.3:50)");
+        }
+
+        return new UserLocation(parts[0], new GeoLocation(latitude, longitude), budget);
+    }
+}
+
+/// <summary>A plan as a table, like SkyPilot's optimizer: chosen clouds with cost, then rejected ones with reasons.</summary>
+internal static class PlanView
+{
+    public static int Show(ClientSession session, PlacementPlan plan)
+    {
+        session.Render(plan, p =>
+        {
+            if (p.Feasible)
+            {
+                var table = Output.Table("CLOUD", "REGION", "JURISDICTION", "REPLICAS", "ON-DEMAND", "SPOT", "$/HOUR");
+                foreach (var item in p.Placement)
+                {
+                    table.Row(item.Cloud, item.Region, item.Jurisdiction, item.Replicas, item.OnDemand, item.Spot, item.HourlyCost.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                session.Console.Write(table);
+                session.Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"total ${p.HourlyCost:0.000}/hour, {p.Replicas} replicas, {p.Moves} current replica(s) moved"));
+            }
+            else
+            {
+                session.Console.WriteLine($"infeasible: {p.Infeasible}");
+            }
+
+            if (p.Rejected.Count > 0)
+            {
+                var rejected = Output.Table("NOT USED", "REGION", "JURISDICTION", "WHY");
+                foreach (var r in p.Rejected)
+                {
+                    rejected.Row(r.Cloud, r.Region, r.Jurisdiction, r.Reason);
+                }
+
+                session.Console.Write(rejected);
+            }
+        });
+        return plan.Feasible ? ExitCodes.Success : ExitCodes.Failure;
     }
 }
 
@@ -39,8 +172,10 @@ internal sealed class ApplyCommand : Command
         : base("apply", "Create or update a deployment from a spec file (YAML or JSON: name, model, version, replicas, shape).")
     {
         var file = new Option<FileInfo>("--file", "-f") { Description = "The spec file.", Required = true };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the placement the planner would choose; change nothing." };
         var waiting = WaitOptions.Create();
         Options.Add(file);
+        Options.Add(dryRun);
         waiting.AddTo(this);
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
@@ -55,6 +190,11 @@ internal sealed class ApplyCommand : Command
             {
                 interaction.Error(e.Message);
                 return ExitCodes.InvalidArguments;
+            }
+
+            if (parse.GetValue(dryRun))
+            {
+                return PlanView.Show(session, await session.Client.PlanAsync(name, json, cancellationToken));
             }
 
             var deployment = await session.Client.ApplyAsync(name, json, cancellationToken);
@@ -128,6 +268,18 @@ internal sealed class DeploymentCommand : Command
     {
         var d = status.Deployment;
         console.WriteLine($"{d.Name}: model {d.Model} version {d.ModelVersion}, {status.ReadyReplicas}/{d.Replicas} ready, shape {d.Shape}");
+        if (status.Placement is { } placement)
+        {
+            var plan = placement.Plan;
+            console.WriteLine(plan.Feasible
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"placement: {string.Join(", ", plan.Placement.Select(p => $"{p.Cloud} {p.Replicas}" + (p.Spot > 0 ? $" ({p.Spot} spot)" : string.Empty)))}; ${plan.HourlyCost:0.000}/hour")
+                : $"placement: none: {plan.Infeasible}");
+            foreach (var block in placement.Blocked)
+            {
+                console.WriteLine($"blocked: {block.Describe()} until {block.Until:HH:mm:ss}: {block.Reason}");
+            }
+        }
+
         var table = Output.Table("REPLICA", "CLOUD", "STATE", "ENDPOINT", "REASON");
         foreach (var r in status.Replicas)
         {

@@ -1,3 +1,4 @@
+using Stratus.Core.Placement;
 using Stratus.ControlPlane.Deployments;
 
 namespace Stratus.ControlPlane.Api;
@@ -7,7 +8,14 @@ namespace Stratus.ControlPlane.Api;
 /// YAML or JSON. <c>version</c> defaults to the model's latest, <c>shape</c> to <c>cpu-small</c>; <c>name</c>, when
 /// given, must match the URL. Unknown fields are refused, so a misspelt one is an error rather than ignored.
 /// </summary>
-public sealed record DeploymentSpec(string? Name, string? Model, int? Version, int? Replicas, string? Shape);
+public sealed record DeploymentSpec(string? Name, string? Model, int? Version, int? Replicas, string? Shape)
+{
+    /// <summary>Where the replicas may and should go: residency, spread, latency, strategy, spot.</summary>
+    public PlacementConstraints? Placement { get; init; }
+}
+
+/// <summary>The body of <c>POST /api/v1/clouds/{name}/refuse</c>: refuse launches of one shape (or all) at a scope.</summary>
+public sealed record RefuseRequest(string? Shape, string? Scope);
 
 /// <summary>The body of <c>POST /api/v1/deployments/{name}/scale</c>.</summary>
 public sealed record ScaleRequest(int? Replicas);
@@ -21,5 +29,8 @@ public sealed record TokenView(string Id, string Role, string Description, DateT
 /// <summary>A token just created: the only time its secret is shown.</summary>
 public sealed record NewToken(string Id, string Role, string Description, string Token);
 
-/// <summary>A deployment with its replicas and how many are ready.</summary>
-public sealed record DeploymentStatus(Deployment Deployment, int ReadyReplicas, IReadOnlyList<ReplicaRecord> Replicas);
+/// <summary>A deployment with its replicas, how many are ready, and its placement: the last plan, blocked locations, and why it is short.</summary>
+public sealed record DeploymentStatus(Deployment Deployment, int ReadyReplicas, IReadOnlyList<ReplicaRecord> Replicas)
+{
+    public PlacementStatus? Placement { get; init; }
+}

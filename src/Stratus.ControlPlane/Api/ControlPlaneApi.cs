@@ -15,6 +15,7 @@ using Stratus.ControlPlane.Routing;
 using Stratus.Core.Audit;
 using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
+using Stratus.Core.Placement;
 using Stratus.Core.Routing;
 
 namespace Stratus.ControlPlane.Api;
@@ -28,7 +29,9 @@ public sealed record ControlPlaneServices(
     RouteTablePublisher Routes,
     Action TriggerReconcile,
     IReadOnlyList<CloudSpec>? Clouds = null,
-    IReadOnlyDictionary<string, ICloudProvider>? Providers = null);
+    IReadOnlyDictionary<string, ICloudProvider>? Providers = null,
+    PlacementStatuses? Placement = null,
+    BlockList? Blocks = null);
 
 /// <summary>
 /// The control plane's REST API under <c>/api/v1</c>. Every call carries a bearer token whose role must allow it
@@ -123,7 +126,7 @@ public static class ControlPlaneApi
             }
 
             var before = await FindAsync(services, name, context.RequestAborted);
-            if (before == deployment)
+            if (deployment == before)
             {
                 // Applying the same spec again changes nothing, so nothing is written or audited.
                 return Results.Json(deployment, Json);
@@ -158,6 +161,11 @@ public static class ControlPlaneApi
             }
 
             var after = before with { Replicas = replicas };
+            if (services.Clouds is { Count: > 0 } all && Planner.Plan(new PlacementInput(after.PlacementSpec, all)) is { Feasible: false } plan)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid scale", $"placement is infeasible: {plan.Infeasible}");
+            }
+
             await services.Deployments.PutAsync(after, context.RequestAborted);
             await services.Audit.AppendAsync(actor, "deployment.scale", name, Serialize(before), Serialize(after), context.RequestAborted);
             services.TriggerReconcile();
@@ -167,17 +175,45 @@ public static class ControlPlaneApi
             .Accepts<ScaleRequest>("application/json")
             .Produces<Deployment>();
 
+        api.MapPost("/deployments/{name}/plan", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
+        {
+            var (spec, malformed) = await ReadJsonAsync<DeploymentSpec>(context);
+            if (malformed is not null)
+            {
+                return malformed;
+            }
+
+            var (deployment, problems) = await ValidateAsync(name, spec, services, context.RequestAborted, requireFeasible: false);
+            if (deployment is null)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid deployment", string.Join("; ", problems));
+            }
+
+            // What the reconciler would do now: with the capacity others hold, this deployment's replicas and the blocks.
+            var replicas = (await services.Deployments.ListReplicasAsync(context.RequestAborted)).Where(r => r.State is not (ReplicaState.Failed or ReplicaState.Draining)).ToList();
+            var plan = Planner.Plan(new PlacementInput(deployment.PlacementSpec, clouds.Where(c => providers.Count == 0 || providers.ContainsKey(c.Name)).ToList())
+            {
+                Current = replicas.Where(r => r.Deployment == name).GroupBy(r => r.Cloud).ToDictionary(g => g.Key, g => g.Count()),
+                UsedByOthers = replicas.Where(r => r.Deployment != name && r.Shape == deployment.Shape).GroupBy(r => r.Cloud).ToDictionary(g => g.Key, g => g.Count()),
+                Blocks = services.Blocks?.Active() ?? [],
+            });
+            return Results.Json(plan, Json);
+        }))
+            .Describe("Plan a deployment without changing anything (a dry run)", "The placement the planner would choose now, its hourly cost and moves, and every rejected candidate with its reason; or why none is feasible.")
+            .Accepts<DeploymentSpec>("application/json")
+            .Produces<PlacementPlan>();
+
         api.MapGet("/deployments", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
         {
             var replicas = await services.Deployments.ListReplicasAsync(context.RequestAborted);
-            return Results.Json((await services.Deployments.ListAsync(context.RequestAborted)).Select(d => Status(d, replicas)), Json);
+            return Results.Json((await services.Deployments.ListAsync(context.RequestAborted)).Select(d => Status(services, d, replicas)), Json);
         }))
             .Describe("List deployments with their replicas")
             .Produces<DeploymentStatus[]>();
 
         api.MapGet("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
             await FindAsync(services, name, context.RequestAborted) is { } deployment
-                ? Results.Json(Status(deployment, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json)
+                ? Results.Json(Status(services, deployment, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json)
                 : NoSuchDeployment(name)))
             .Describe("One deployment with its replicas: pending, starting, ready, draining or failed with a reason")
             .Produces<DeploymentStatus>();
@@ -218,6 +254,30 @@ public static class ControlPlaneApi
         api.MapPost("/clouds/{name}/restore", (HttpContext context, string name) => Authorized(context, services, Role.Admin, actor =>
             SetOutageAsync(context, services, clouds, providers, name, actor, outage: false)))
             .Describe("End an emulated outage")
+            .Produces<CloudStatus>();
+
+        api.MapPost("/clouds/{name}/refuse", (HttpContext context, string name) => Authorized(context, services, Role.Admin, async actor =>
+        {
+            var (request, malformed) = await ReadJsonAsync<RefuseRequest>(context);
+            if (malformed is not null)
+            {
+                return malformed;
+            }
+
+            if (!Enum.TryParse<ProvisioningScope>(request?.Scope ?? "shape", ignoreCase: true, out var scope))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid refusal", "'scope' must be shape, region or cloud");
+            }
+
+            return await SetRefusalAsync(context, services, clouds, providers, name, actor, e => e.Refuse(scope, request?.Shape), "cloud.refuse", Serialize(new { scope, request?.Shape }));
+        }))
+            .Describe("Make a local cloud refuse launches", "As a cloud out of capacity or quota would: running replicas stay, new launches get a refusal of the given scope.")
+            .Accepts<RefuseRequest>("application/json")
+            .Produces<CloudStatus>();
+
+        api.MapPost("/clouds/{name}/accept", (HttpContext context, string name) => Authorized(context, services, Role.Admin, actor =>
+            SetRefusalAsync(context, services, clouds, providers, name, actor, e => e.Accept(), "cloud.accept", null)))
+            .Describe("Let a local cloud accept launches again")
             .Produces<CloudStatus>();
 
         api.MapGet("/routes", (HttpContext context, long? after, int? timeoutSeconds) => Authorized(context, services, Role.Viewer, async _ =>
@@ -344,9 +404,43 @@ public static class ControlPlaneApi
         else
         {
             emulation.Restore();
+            services.Blocks?.Clear(name);
         }
 
         await services.Audit.AppendAsync(actor, outage ? "cloud.outage" : "cloud.restore", name, Serialize(new { State = before }), Serialize(new { State = outage ? "outage" : "up" }), context.RequestAborted);
+        services.TriggerReconcile();
+        return Results.Json(CloudStatus(cloud, emulation as ICloudProvider, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json);
+    }
+
+    private static async Task<IResult> SetRefusalAsync(
+        HttpContext context,
+        ControlPlaneServices services,
+        IReadOnlyList<CloudSpec> clouds,
+        IReadOnlyDictionary<string, ICloudProvider> providers,
+        string name,
+        string actor,
+        Action<IOutageEmulation> change,
+        string action,
+        string? after)
+    {
+        if (clouds.FirstOrDefault(c => c.Name == name) is not { } cloud)
+        {
+            return Problem(StatusCodes.Status404NotFound, "no such cloud", $"cloud '{name}' is not in clouds.yaml");
+        }
+
+        if (providers.GetValueOrDefault(name) is not IOutageEmulation emulation)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "not a local cloud", $"cloud '{name}' uses the {cloud.Provider} provider; refusals can be emulated on local clouds only");
+        }
+
+        var before = emulation.Refusing;
+        change(emulation);
+        if (emulation.Refusing is null)
+        {
+            services.Blocks?.Clear(name);
+        }
+
+        await services.Audit.AppendAsync(actor, action, name, Serialize(new { Refusing = before }), after, context.RequestAborted);
         services.TriggerReconcile();
         return Results.Json(CloudStatus(cloud, emulation as ICloudProvider, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json);
     }
@@ -365,13 +459,16 @@ public static class ControlPlaneApi
             cloud.Prices,
             provider is IOutageEmulation { IsOut: true } ? "outage" : "up",
             here.Count,
-            here.Count(r => r.State == ReplicaState.Ready));
+            here.Count(r => r.State == ReplicaState.Ready))
+        {
+            Refusing = (provider as IOutageEmulation)?.Refusing,
+        };
     }
 
-    private static DeploymentStatus Status(Deployment deployment, IReadOnlyList<ReplicaRecord> replicas)
+    private static DeploymentStatus Status(ControlPlaneServices services, Deployment deployment, IReadOnlyList<ReplicaRecord> replicas)
     {
         var mine = replicas.Where(r => r.Deployment == deployment.Name).ToList();
-        return new DeploymentStatus(deployment, mine.Count(r => r.State == ReplicaState.Ready), mine);
+        return new DeploymentStatus(deployment, mine.Count(r => r.State == ReplicaState.Ready), mine) { Placement = services.Placement?.Get(deployment.Name) };
     }
 
     private static TokenView View(TokenInfo token) => new(token.Id, token.Role.ToWireName(), token.Description, token.CreatedAt, token.RevokedAt);
@@ -382,7 +479,7 @@ public static class ControlPlaneApi
     private static IResult NoSuchDeployment(string name) => Problem(StatusCodes.Status404NotFound, "no such deployment", $"deployment '{name}' does not exist");
 
     /// <summary>The deployment a spec asks for, or every problem with it.</summary>
-    private static async Task<(Deployment? Deployment, List<string> Problems)> ValidateAsync(string name, DeploymentSpec? spec, ControlPlaneServices services, CancellationToken cancellationToken)
+    private static async Task<(Deployment? Deployment, List<string> Problems)> ValidateAsync(string name, DeploymentSpec? spec, ControlPlaneServices services, CancellationToken cancellationToken, bool requireFeasible = true)
     {
         var problems = new List<string>();
         try
@@ -439,7 +536,32 @@ public static class ControlPlaneApi
             }
         }
 
-        return problems.Count > 0 ? (null, problems) : (new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape), problems);
+        var placement = spec.Placement ?? new PlacementConstraints();
+        problems.AddRange(placement.Problems());
+        var known = services.Clouds?.Select(c => c.Name).ToHashSet() ?? [];
+        var unknown = placement.AllowedClouds.Concat(placement.ForbiddenClouds).Where(c => known.Count > 0 && !known.Contains(c)).Distinct().ToList();
+        if (unknown.Count > 0)
+        {
+            problems.Add($"no such cloud: {string.Join(", ", unknown)} (clouds: {string.Join(", ", known.Order())})");
+        }
+
+        if (problems.Count > 0)
+        {
+            return (null, problems);
+        }
+
+        var deployment = new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape) { Placement = placement };
+        if (requireFeasible && services.Clouds is { Count: > 0 } all)
+        {
+            // Feasible on empty clouds, or it never will be: refused now with the constraint and the shortfall.
+            var plan = Planner.Plan(new PlacementInput(deployment.PlacementSpec, all));
+            if (!plan.Feasible)
+            {
+                return (null, [$"placement is infeasible: {plan.Infeasible}"]);
+            }
+        }
+
+        return (deployment, problems);
     }
 
     /// <summary>The body as <typeparamref name="T"/>, or the 400 (not JSON of that shape) or 413 (too large) to answer.</summary>

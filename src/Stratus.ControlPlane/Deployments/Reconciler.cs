@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.Core.Clouds;
+using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Deployments;
 
@@ -19,11 +20,12 @@ namespace Stratus.ControlPlane.Deployments;
 /// answering what reaches them for the drain period, and only then are stopped, gracefully;</item>
 /// <item>records whose replica no longer runs are dropped and the replica replaced; a replica still starting
 /// (launched by a control plane that then died) counts as there, so it is not launched twice;</item>
-/// <item>missing replicas are placed one at a time in the cloud holding the fewest of the deployment's replicas,
-/// the cheapest among equals, within each cloud's capacity, and launched in parallel; a cloud that refuses is
-/// skipped for the rest of the pass. Extras drain the most expensive first.</item>
+/// <item>where replicas go is the <see cref="Planner"/>'s answer for the deployment's spec, given the capacity other
+/// deployments hold, this deployment's current replicas (kept where they are unless moving saves enough), and the
+/// locations blocked after refusals; a refused launch blocks its location with backoff and the deployment is planned
+/// again at once. New replicas launch in parallel; the ones the plan drops drain only after every launch
+/// succeeded.</item>
 /// </list>
-/// Placement here is this simple spread rule; the planner replaces it.
 /// </summary>
 public sealed partial class Reconciler(
     IDeploymentStore store,
@@ -32,9 +34,18 @@ public sealed partial class Reconciler(
     IReadOnlyList<CloudSpec> clouds,
     ILogger logger,
     TimeProvider? time = null,
-    TimeSpan drainPeriod = default)
+    TimeSpan drainPeriod = default,
+    BlockList? blocks = null,
+    PlacementStatuses? statuses = null)
 {
+    private const int PlacementAttempts = 4;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly BlockList _blocks = blocks ?? new BlockList(time ?? TimeProvider.System);
+
+    /// <summary>Each deployment's last plan and blocks, for the API.</summary>
+    public PlacementStatuses Statuses { get; } = statuses ?? new PlacementStatuses();
+
+    public BlockList Blocks => _blocks;
 
     public async Task ReconcileOnceAsync(CancellationToken cancellationToken = default)
     {
@@ -109,26 +120,12 @@ public sealed partial class Reconciler(
 
         foreach (var deployment in deployments.Values)
         {
-            var mine = running.Values
-                .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining)
-                .ToList();
-            if (mine.Count < deployment.Replicas)
-            {
-                await LaunchAsync(deployment, deployment.Replicas - mine.Count, records.Values, running.Values.Select(r => r.Handle).ToList(), cancellationToken);
-            }
-            else
-            {
-                foreach (var extra in mine.OrderByDescending(r => Price(r.Handle.Cloud, deployment.Shape)).ThenBy(r => r.Handle.ReplicaId).Take(mine.Count - deployment.Replicas))
-                {
-                    LogScalingDown(logger, extra.Handle.ReplicaId, deployment.Name, deployment.Replicas);
-                    var drained = await DrainAsync(records[extra.Handle.ReplicaId], $"deployment {deployment.Name} was scaled to {deployment.Replicas}", now, cancellationToken);
-                    if (drained.DrainUntil <= now)
-                    {
-                        await extra.Provider.StopAsync(drained.Id, cancellationToken);
-                        await store.DeleteReplicaAsync(drained.Id, cancellationToken);
-                    }
-                }
-            }
+            await PlaceAsync(deployment, records, running, now, cancellationToken);
+        }
+
+        foreach (var gone in records.Values.Select(r => r.Deployment).Distinct().Where(d => !deployments.ContainsKey(d)))
+        {
+            Statuses.Remove(gone);
         }
     }
 
@@ -139,74 +136,137 @@ public sealed partial class Reconciler(
         return draining;
     }
 
-    private async Task LaunchAsync(Deployment deployment, int count, IEnumerable<ReplicaRecord> records, IReadOnlyList<ReplicaHandle> running, CancellationToken cancellationToken)
+    /// <summary>
+    /// Plans the deployment over the clouds (capacity others hold, this deployment's current replicas, blocked
+    /// locations), launches what the plan adds, and after a refusal blocks the location and plans again, up to
+    /// <see cref="PlacementAttempts"/> times in one pass. Only when every launch of the plan has succeeded are the
+    /// replicas it no longer wants drained (make before break). An infeasible plan changes nothing that runs; the
+    /// deployment's status says why.
+    /// </summary>
+    private async Task PlaceAsync(Deployment deployment, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var version = await registry.GetAsync(deployment.Model, deployment.ModelVersion, cancellationToken);
-        foreach (var failed in records.Where(r => r.Deployment == deployment.Name && r.State == ReplicaState.Failed))
+        foreach (var failed in records.Values.Where(r => r.Deployment == deployment.Name && r.State == ReplicaState.Failed).ToList())
         {
             await store.DeleteReplicaAsync(failed.Id, cancellationToken);
+            records.Remove(failed.Id);
         }
 
+        var version = await registry.GetAsync(deployment.Model, deployment.ModelVersion, cancellationToken);
         if (version is null)
         {
             await store.PutReplicaAsync(Failed(deployment, "-", $"model {deployment.Model} version {deployment.ModelVersion} is not in the registry"), cancellationToken);
             return;
         }
 
-        var candidates = clouds.Where(c => c.Capacity.ContainsKey(deployment.Shape) && providers.ContainsKey(c.Name)).ToList();
-        if (candidates.Count == 0)
+        var usable = clouds.Where(c => providers.ContainsKey(c.Name)).ToList();
+        for (var attempt = 0; attempt < PlacementAttempts; attempt++)
         {
-            await store.PutReplicaAsync(Failed(deployment, "-", $"no cloud offers shape '{deployment.Shape}'"), cancellationToken);
-            return;
-        }
-
-        var placement = new Placement(deployment, candidates, running, records);
-        var launches = new List<Task>();
-        for (var i = 0; i < count; i++)
-        {
-            if (placement.Next() is not { } cloud)
+            var mine = running.Values
+                .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining)
+                .ToList();
+            var others = running.Values.Where(r => r.Handle.Shape == deployment.Shape && !mine.Contains(r)).GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count());
+            var plan = Planner.Plan(new PlacementInput(deployment.PlacementSpec, usable)
             {
-                await store.PutReplicaAsync(Failed(deployment, "-", $"no cloud has capacity left for shape '{deployment.Shape}'"), cancellationToken);
-                break;
-            }
-
-            // Written before any launch begins, so every replica this pass will start is owned and visible as pending.
-            var record = new ReplicaRecord(NewId(deployment), deployment.Name, cloud.Name, deployment.Shape, ReplicaState.Pending, null, null);
-            await store.PutReplicaAsync(record, cancellationToken);
-            launches.Add(LaunchOneAsync(deployment, version, record, placement, cancellationToken));
-        }
-
-        await Task.WhenAll(launches);
-    }
-
-    /// <summary>Launches one replica, moving to the next cloud of the placement when one refuses.</summary>
-    private async Task LaunchOneAsync(Deployment deployment, ModelVersion version, ReplicaRecord record, Placement placement, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            record = record with { State = ReplicaState.Starting };
-            await store.PutReplicaAsync(record, cancellationToken);
-            try
+                Current = mine.GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count()),
+                UsedByOthers = others,
+                Blocks = _blocks.Active(),
+            });
+            Statuses.Set(deployment.Name, new PlacementStatus(plan, _blocks.Active(), now));
+            if (!plan.Feasible)
             {
-                var launch = new ReplicaLaunch(record.Id, deployment.Model, version.Version.ToString(CultureInfo.InvariantCulture), registry.PathOf(version), version.Sha256, deployment.Shape)
-                {
-                    ServedName = deployment.Name,
-                };
-                var handle = await providers[record.Cloud].LaunchAsync(launch, cancellationToken);
-                await store.PutReplicaAsync(record with { State = ReplicaState.Ready, Endpoint = handle.Endpoint }, cancellationToken);
-                LogLaunched(logger, record.Id, record.Cloud);
+                LogUnplaced(logger, deployment.Name, plan.Infeasible!);
                 return;
             }
-            catch (ProvisioningException e)
-            {
-                LogRefused(logger, record.Cloud, e.Message);
-                await store.PutReplicaAsync(record with { State = ReplicaState.Failed, Reason = e.Message }, cancellationToken);
-                if (placement.Refuse(record.Cloud) is not { } next)
-                {
-                    return;
-                }
 
-                record = new ReplicaRecord(NewId(deployment), deployment.Name, next.Name, deployment.Shape, ReplicaState.Pending, null, null);
+            var launches = new List<Task<bool>>();
+            foreach (var item in plan.Placement)
+            {
+                var missing = item.Replicas - mine.Count(r => r.Handle.Cloud == item.Cloud);
+                for (var i = 0; i < missing; i++)
+                {
+                    // Written before any launch begins, so every replica this pass will start is owned and visible as pending.
+                    var record = new ReplicaRecord(NewId(deployment), deployment.Name, item.Cloud, deployment.Shape, ReplicaState.Pending, null, null);
+                    await store.PutReplicaAsync(record, cancellationToken);
+                    records[record.Id] = record;
+                    launches.Add(LaunchOneAsync(deployment, version, record, running, records, cancellationToken));
+                }
+            }
+
+            if ((await Task.WhenAll(launches)).All(launched => launched))
+            {
+                await DrainExtrasAsync(deployment, plan, records, running, now, cancellationToken);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Launches one replica; a refusal blocks its location (at the refusal's scope) and marks the record failed.</summary>
+    private async Task<bool> LaunchOneAsync(
+        Deployment deployment,
+        ModelVersion version,
+        ReplicaRecord record,
+        Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running,
+        Dictionary<string, ReplicaRecord> records,
+        CancellationToken cancellationToken)
+    {
+        var cloud = clouds.First(c => c.Name == record.Cloud);
+        record = record with { State = ReplicaState.Starting };
+        await store.PutReplicaAsync(record, cancellationToken);
+        try
+        {
+            var launch = new ReplicaLaunch(record.Id, deployment.Model, version.Version.ToString(CultureInfo.InvariantCulture), registry.PathOf(version), version.Sha256, deployment.Shape)
+            {
+                ServedName = deployment.Name,
+            };
+            var handle = await providers[record.Cloud].LaunchAsync(launch, cancellationToken);
+            var ready = record with { State = ReplicaState.Ready, Endpoint = handle.Endpoint };
+            await store.PutReplicaAsync(ready, cancellationToken);
+            _blocks.Succeeded(cloud, deployment.Shape);
+            lock (running)
+            {
+                running[record.Id] = (providers[record.Cloud], handle);
+                records[record.Id] = ready;
+            }
+
+            LogLaunched(logger, record.Id, record.Cloud);
+            return true;
+        }
+        catch (ProvisioningException e)
+        {
+            var block = _blocks.Add(e.Scope, cloud, deployment.Shape, e.Message);
+            LogRefused(logger, record.Cloud, e.Message, block.Describe(), block.Until);
+            var failed = record with { State = ReplicaState.Failed, Reason = e.Message };
+            await store.PutReplicaAsync(failed, cancellationToken);
+            lock (running)
+            {
+                records[record.Id] = failed;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Drains, per cloud, the replicas beyond what the plan keeps there: ones not ready yet first.</summary>
+    private async Task DrainExtrasAsync(Deployment deployment, PlacementPlan plan, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var mine = running.Values
+            .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining)
+            .ToList();
+        foreach (var group in mine.GroupBy(r => r.Handle.Cloud))
+        {
+            var extras = group.Count() - plan.In(group.Key);
+            foreach (var extra in group.OrderBy(r => r.Handle.IsReady).ThenBy(r => r.Handle.ReplicaId, StringComparer.Ordinal).Take(Math.Max(0, extras)))
+            {
+                LogScalingDown(logger, extra.Handle.ReplicaId, deployment.Name, deployment.Replicas);
+                var drained = await DrainAsync(records[extra.Handle.ReplicaId], $"the placement of {deployment.Name} no longer includes it", now, cancellationToken);
+                records[drained.Id] = drained;
+                if (drained.DrainUntil <= now)
+                {
+                    await extra.Provider.StopAsync(drained.Id, cancellationToken);
+                    await store.DeleteReplicaAsync(drained.Id, cancellationToken);
+                    records.Remove(drained.Id);
+                    running.Remove(drained.Id);
+                }
             }
         }
     }
@@ -216,74 +276,18 @@ public sealed partial class Reconciler(
     private static ReplicaRecord Failed(Deployment deployment, string cloud, string reason) =>
         new($"{deployment.Name}-failed", deployment.Name, cloud, deployment.Shape, ReplicaState.Failed, reason, null);
 
-    private decimal Price(string cloud, string shape) =>
-        clouds.FirstOrDefault(c => c.Name == cloud)?.Prices.GetValueOrDefault(shape)?.OnDemandPerHour ?? decimal.MaxValue;
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Launched replica {Replica} in {Cloud}")]
     private static partial void LogLaunched(ILogger logger, string replica, string cloud);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cloud {Cloud} refused a launch: {Reason}")]
-    private static partial void LogRefused(ILogger logger, string cloud, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cloud {Cloud} refused a launch: {Reason}; {Blocked} blocked until {Until}")]
+    private static partial void LogRefused(ILogger logger, string cloud, string reason, string blocked, DateTimeOffset until);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Draining replica {Replica}: deployment {Deployment} wants {Replicas}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {Deployment} cannot be placed: {Why}")]
+    private static partial void LogUnplaced(ILogger logger, string deployment, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Draining replica {Replica}: deployment {Deployment} wants {Replicas} placed elsewhere or fewer")]
     private static partial void LogScalingDown(ILogger logger, string replica, string deployment, int replicas);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping replica {Replica}: {Why}")]
     private static partial void LogStopping(ILogger logger, string replica, string why);
-
-    /// <summary>
-    /// The spread rule for one pass, shared by its parallel launches: the cloud with the fewest of the deployment's
-    /// replicas and room for one more, the cheapest among equals; refused clouds drop out.
-    /// </summary>
-    private sealed class Placement
-    {
-        private readonly Lock _lock = new();
-        private readonly Deployment _deployment;
-        private readonly List<CloudSpec> _candidates;
-        private readonly Dictionary<string, int> _used;
-        private readonly Dictionary<string, int> _mine;
-        private readonly HashSet<string> _refused = [];
-
-        public Placement(Deployment deployment, List<CloudSpec> candidates, IReadOnlyList<ReplicaHandle> running, IEnumerable<ReplicaRecord> records)
-        {
-            _deployment = deployment;
-            _candidates = candidates;
-            var owners = records.ToDictionary(r => r.Id, r => r.Deployment);
-            _used = candidates.ToDictionary(c => c.Name, c => running.Count(r => r.Cloud == c.Name && r.Shape == deployment.Shape));
-            _mine = candidates.ToDictionary(c => c.Name, c => running.Count(r => r.Cloud == c.Name && owners.GetValueOrDefault(r.ReplicaId) == deployment.Name));
-        }
-
-        public CloudSpec? Next()
-        {
-            lock (_lock)
-            {
-                var cloud = _candidates
-                    .Where(c => !_refused.Contains(c.Name) && _used[c.Name] < c.Capacity[_deployment.Shape])
-                    .OrderBy(c => _mine[c.Name])
-                    .ThenBy(c => c.Prices[_deployment.Shape].OnDemandPerHour)
-                    .ThenBy(c => c.Name, StringComparer.Ordinal)
-                    .FirstOrDefault();
-                if (cloud is not null)
-                {
-                    _used[cloud.Name]++;
-                    _mine[cloud.Name]++;
-                }
-
-                return cloud;
-            }
-        }
-
-        /// <summary>Marks a cloud as refusing for the rest of the pass and places the launch it refused elsewhere.</summary>
-        public CloudSpec? Refuse(string cloud)
-        {
-            lock (_lock)
-            {
-                _refused.Add(cloud);
-                _used[cloud]--;
-                _mine[cloud]--;
-            }
-
-            return Next();
-        }
-    }
 }

@@ -1,10 +1,28 @@
 using System.Globalization;
+using System.Text.Json;
+using Stratus.Core.Placement;
 using Stratus.ControlPlane.Store;
 
 namespace Stratus.ControlPlane.Deployments;
 
-/// <summary>What the user asked for: a model version, how many replicas, of which shape.</summary>
-public sealed record Deployment(string Name, string Model, int ModelVersion, int Replicas, string Shape);
+/// <summary>What the user asked for: a model version, how many replicas, of which shape, placed under which constraints.</summary>
+public sealed record Deployment(string Name, string Model, int ModelVersion, int Replicas, string Shape)
+{
+    public PlacementConstraints Placement { get; init; } = new();
+
+    /// <summary>The planner's question for this deployment.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public PlacementSpec PlacementSpec => new(Placement, Replicas, Shape);
+}
+
+/// <summary>How deployments' placement constraints are stored: camelCase, enums as strings.</summary>
+internal static class DeploymentJson
+{
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+}
 
 /// <summary>Where a replica is in its life, as <c>stratus deployment get</c> shows it.</summary>
 public enum ReplicaState
@@ -61,15 +79,16 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 {
     public async Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO deployments (name, model, model_version, replicas, shape, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $at)
-        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, updated_at = $at;
+        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $at)
+        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, updated_at = $at;
         """,
         cancellationToken,
         ("$name", deployment.Name),
         ("$model", deployment.Model),
         ("$version", deployment.ModelVersion),
         ("$replicas", deployment.Replicas),
-        ("$shape", deployment.Shape));
+        ("$shape", deployment.Shape),
+        ("$placement", JsonSerializer.Serialize(deployment.Placement, DeploymentJson.Options)));
 
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("DELETE FROM deployments WHERE name = $name;", cancellationToken, ("$name", name)) == 1;
@@ -78,12 +97,15 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, model, model_version, replicas, shape FROM deployments ORDER BY name;";
+        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json FROM deployments ORDER BY name;";
         var deployments = new List<Deployment>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            deployments.Add(new Deployment(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)));
+            deployments.Add(new Deployment(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4))
+            {
+                Placement = reader.IsDBNull(5) ? new() : JsonSerializer.Deserialize<PlacementConstraints>(reader.GetString(5), DeploymentJson.Options) ?? new(),
+            });
         }
 
         return deployments;

@@ -113,9 +113,10 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var registry = new ModelRegistry(database, new ContentStore(Path.Combine(options.DataDirectory, "models")), time);
         var routes = new RouteTablePublisher(time);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
-        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod);
+        var blocks = new BlockList(time);
+        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger);
-        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud));
+        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks));
         await app.StartAsync(cancellationToken);
         return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds);
     }

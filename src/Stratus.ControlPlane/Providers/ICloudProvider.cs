@@ -48,13 +48,24 @@ public interface ICloudProvider
     Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>A cloud whose outage can be emulated (<c>stratus cloud outage</c> / <c>restore</c>): local clouds.</summary>
+/// <summary>
+/// A cloud whose faults can be emulated: an outage (<c>stratus cloud outage</c> / <c>restore</c>) and refused launches
+/// (<c>stratus cloud refuse</c> / <c>accept</c>, as when a cloud has no capacity or quota left). Local clouds.
+/// </summary>
 public interface IOutageEmulation
 {
     bool IsOut { get; }
+
+    /// <summary>What launches are refused now, as "shape cpu-small" or "every shape (region)"; null when none.</summary>
+    string? Refusing { get; }
 
     /// <summary>Kills every replica at once and refuses launches until <see cref="Restore"/>.</summary>
     Task OutageAsync(CancellationToken cancellationToken = default);
 
     void Restore();
+
+    /// <summary>Refuses launches (of one shape, or of all when null) with a refusal of the given scope; running replicas stay.</summary>
+    void Refuse(ProvisioningScope scope, string? shape);
+
+    void Accept();
 }

@@ -36,6 +36,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     private readonly string _artifacts;
     private readonly string _replicas;
     private readonly string _outageMarker;
+    private readonly string _refuseMarker;
     private readonly SemaphoreSlim _launchGate = new(1, 1);
 
     public LocalCloudProvider(CloudSpec cloud, string dataDirectory, ReplicaExecutable executable)
@@ -46,6 +47,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         _artifacts = Path.Combine(root, "artifacts");
         _replicas = Path.Combine(root, "replicas");
         _outageMarker = Path.Combine(root, "outage");
+        _refuseMarker = Path.Combine(root, "refuse.json");
         Directory.CreateDirectory(_artifacts);
         Directory.CreateDirectory(_replicas);
     }
@@ -70,6 +72,11 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
             if (IsOut)
             {
                 throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} is down");
+            }
+
+            if (ReadRefusal() is { } refusal && (refusal.Shape is null || refusal.Shape == launch.Shape))
+            {
+                throw new ProvisioningException(refusal.Scope, $"cloud {CloudName} refused the launch: no '{launch.Shape}' capacity available (emulated {refusal.Scope.ToString().ToLowerInvariant()} refusal)");
             }
 
             if (!_cloud.Capacity.TryGetValue(launch.Shape, out var capacity))
@@ -180,6 +187,27 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     }
 
     public void Restore() => File.Delete(_outageMarker);
+
+    public string? Refusing => ReadRefusal() is { } refusal
+        ? $"{(refusal.Shape is null ? "every shape" : $"shape {refusal.Shape}")} ({refusal.Scope.ToString().ToLowerInvariant()})"
+        : null;
+
+    public void Refuse(ProvisioningScope scope, string? shape) =>
+        File.WriteAllText(_refuseMarker, JsonSerializer.Serialize(new Refusal(scope, shape)));
+
+    public void Accept() => File.Delete(_refuseMarker);
+
+    private Refusal? ReadRefusal()
+    {
+        try
+        {
+            return File.Exists(_refuseMarker) ? JsonSerializer.Deserialize<Refusal>(File.ReadAllText(_refuseMarker)) : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException)
+        {
+            return null;
+        }
+    }
 
     private async Task<string> CopyArtifactAsync(ReplicaLaunch launch, CancellationToken cancellationToken)
     {
@@ -327,4 +355,6 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     private static partial int Kill(int pid, int signal);
 
     private sealed record ReplicaRecord(string ReplicaId, string Shape, int Pid, string? Endpoint);
+
+    private sealed record Refusal(ProvisioningScope Scope, string? Shape);
 }

@@ -72,6 +72,9 @@ public static class Migrations
         new(5, "replica_drain", """
             ALTER TABLE replicas ADD COLUMN drain_until TEXT NULL;
             """),
+        new(6, "deployment_placement", """
+            ALTER TABLE deployments ADD COLUMN placement_json TEXT NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

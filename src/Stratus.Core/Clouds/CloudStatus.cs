@@ -12,4 +12,8 @@ public sealed record CloudStatus(
     IReadOnlyDictionary<string, ShapePrice> Prices,
     string State,
     int Replicas,
-    int ReadyReplicas);
+    int ReadyReplicas)
+{
+    /// <summary>Launches an emulated fault refuses now ("shape cpu-small (shape)"); null when none.</summary>
+    public string? Refusing { get; init; }
+}

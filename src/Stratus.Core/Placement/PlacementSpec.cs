@@ -9,7 +9,7 @@ public enum PlacementStrategy
     Cheapest,
 
     /// <summary>
-    /// <see cref="PlacementSpec.AllowedClouds"/> in order of preference (SkyPilot's <c>ordered</c>): as many replicas
+    /// <see cref="PlacementConstraints.AllowedClouds"/> in order of preference (SkyPilot's <c>ordered</c>): as many replicas
     /// as the constraints allow in the first, then the second, and so on; cost only breaks ties.
     /// </summary>
     Ordered,
@@ -19,15 +19,12 @@ public enum PlacementStrategy
 public sealed record UserLocation(string Name, GeoLocation Location, double LatencyBudgetMs);
 
 /// <summary>
-/// What a deployment asks of its placement. Empty lists mean "no restriction". Every constraint is hard: a placement
-/// breaking one is never returned.
+/// What a deployment asks of its placement, beyond how many replicas of which shape. Empty lists mean "no
+/// restriction". Every constraint is hard: a placement breaking one is never returned. This is the <c>placement</c>
+/// object of a deployment spec.
 /// </summary>
-public sealed record PlacementSpec
+public record PlacementConstraints
 {
-    public int Replicas { get; init; } = 1;
-
-    public string Shape { get; init; } = "cpu-small";
-
     public IReadOnlyList<string> AllowedClouds { get; init; } = [];
 
     public IReadOnlyList<string> ForbiddenClouds { get; init; } = [];
@@ -57,4 +54,81 @@ public sealed record PlacementSpec
     public bool SpotAllowed { get; init; }
 
     public int MinOnDemand { get; init; }
+
+    /// <summary>Value equality, lists compared by their elements (a record alone compares list references).</summary>
+    public virtual bool Equals(PlacementConstraints? other) =>
+        other is not null && EqualityContract == other.EqualityContract &&
+        AllowedClouds.SequenceEqual(other.AllowedClouds) && ForbiddenClouds.SequenceEqual(other.ForbiddenClouds) &&
+        AllowedRegions.SequenceEqual(other.AllowedRegions) && ForbiddenRegions.SequenceEqual(other.ForbiddenRegions) &&
+        Jurisdictions.SequenceEqual(other.Jurisdictions) && Users.SequenceEqual(other.Users) &&
+        MinClouds == other.MinClouds && MinRegions == other.MinRegions && MaxPerCloud == other.MaxPerCloud &&
+        Strategy == other.Strategy && SpotAllowed == other.SpotAllowed && MinOnDemand == other.MinOnDemand;
+
+    public override int GetHashCode() => HashCode.Combine(AllowedClouds.Count, Jurisdictions.Count, MinClouds, MinRegions, MaxPerCloud, Strategy, SpotAllowed, MinOnDemand);
+
+    /// <summary>The problems with these numbers, each said as what to change; empty when they are sound.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (MinClouds < 0 || MinRegions < 0 || MinOnDemand < 0)
+        {
+            problems.Add("'minClouds', 'minRegions' and 'minOnDemand' cannot be negative");
+        }
+
+        if (MaxPerCloud is < 1)
+        {
+            problems.Add("'maxPerCloud' must be at least 1");
+        }
+
+        if (MinClouds > 64 || MinRegions > 64 || MinOnDemand > 1000)
+        {
+            problems.Add("'minClouds' and 'minRegions' may be at most 64, 'minOnDemand' at most 1000");
+        }
+
+        if (Users.Count > 8)
+        {
+            problems.Add("at most 8 user locations");
+        }
+
+        foreach (var user in Users)
+        {
+            if (user is null || string.IsNullOrEmpty(user.Name) || user.Location is null || user.LatencyBudgetMs <= 0 ||
+                Math.Abs(user.Location.Latitude) > 90 || Math.Abs(user.Location.Longitude) > 180)
+            {
+                problems.Add("each user location needs a 'name', a 'location' {latitude -90..90, longitude -180..180} and a positive 'latencyBudgetMs'");
+                break;
+            }
+        }
+
+        if (Strategy == PlacementStrategy.Ordered && AllowedClouds.Count == 0)
+        {
+            problems.Add("strategy 'ordered' needs 'allowedClouds' in order of preference");
+        }
+
+        if (AllowedClouds.Concat(ForbiddenClouds).Concat(AllowedRegions).Concat(ForbiddenRegions).Concat(Jurisdictions).Any(string.IsNullOrEmpty))
+        {
+            problems.Add("cloud, region and jurisdiction names cannot be empty");
+        }
+
+        return problems;
+    }
+}
+
+/// <summary>A deployment's placement question: how many replicas of which shape, under which constraints.</summary>
+public sealed record PlacementSpec : PlacementConstraints
+{
+    public PlacementSpec()
+    {
+    }
+
+    public PlacementSpec(PlacementConstraints constraints, int replicas, string shape)
+        : base(constraints)
+    {
+        Replicas = replicas;
+        Shape = shape;
+    }
+
+    public int Replicas { get; init; } = 1;
+
+    public string Shape { get; init; } = "cpu-small";
 }

@@ -41,7 +41,7 @@ public sealed class ClientCommandTests : IAsyncLifetime
         await PushAsync();
 
         // Three replicas, one in each local cloud, ready before the command returns.
-        var deployed = await RunJsonAsync("deploy", "credit-risk", "--replicas", "3");
+        var deployed = await RunJsonAsync("deploy", "credit-risk", "--replicas", "3", "--min-clouds", "3");
         Assert.Equal(3, deployed.GetProperty("readyReplicas").GetInt32());
         var replicas = deployed.GetProperty("replicas").EnumerateArray().ToList();
         Assert.Equal(["local-ap", "local-eu", "local-us"], replicas.Select(r => r.GetProperty("cloud").GetString()).Order());
@@ -65,7 +65,11 @@ public sealed class ClientCommandTests : IAsyncLifetime
             },
             "the killed replica was replaced");
 
-        var scaled = await RunJsonAsync("deployment", "scale", "credit-risk", "--replicas", "1");
+        // Scaling below the spread the spec asks for is refused with the reason; a new spec without it is not.
+        var (refusedExit, refused) = await _system.RunAsync("deployment", "scale", "credit-risk", "--replicas", "1");
+        Assert.Equal(ExitCodes.Failure, refusedExit);
+        Assert.Contains("placement is infeasible: minClouds: spreading over 3 clouds needs at least 3 replicas, replicas is 1", Assert.Single(refused.Errors), StringComparison.Ordinal);
+        var scaled = await RunJsonAsync("deploy", "credit-risk", "--replicas", "1");
         Assert.Equal(1, scaled.GetProperty("readyReplicas").GetInt32());
         var (listExit, list) = await _system.RunAsync("deployment", "list");
         Assert.Equal(0, listExit);
@@ -81,7 +85,7 @@ public sealed class ClientCommandTests : IAsyncLifetime
         await Stratus.Testing.Eventually.HoldsAsync(() => _system.RunningReplicas() == 0, "every replica drained and stopped");
 
         var actions = (await RunJsonAsync("audit", "list")).EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
-        Assert.Equal(["model.push", "deployment.create", "deployment.scale", "deployment.delete"], actions);
+        Assert.Equal(["model.push", "deployment.create", "deployment.update", "deployment.delete"], actions);
         var (verifyExit, verify) = await _system.RunAsync("audit", "verify");
         Assert.Equal(0, verifyExit);
         Assert.Contains("intact: 4 entries", verify.Output, StringComparison.Ordinal);

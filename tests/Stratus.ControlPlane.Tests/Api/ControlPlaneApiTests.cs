@@ -39,7 +39,7 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         var tokens = new SqliteTokenStore(_temp.Database, TimeProvider.System);
         var cloud = new CloudSpec(
             "local-test", "local", "test-1", "eu", new GeoLocation(50, 8),
-            new Dictionary<string, int> { ["cpu-small"] = 2 },
+            new Dictionary<string, int> { ["cpu-small"] = 4 },
             new Dictionary<string, ShapePrice> { ["cpu-small"] = new(0.1m, 0.03m) },
             TimeSpan.Zero);
         _cloud = new LocalCloudProvider(cloud, _temp.Folder, Support.TestReplicas.Executable);
@@ -381,7 +381,7 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         Assert.Equal("local-test", cloud.GetProperty("name").GetString());
         Assert.Equal("eu", cloud.GetProperty("jurisdiction").GetString());
         Assert.Equal("up", cloud.GetProperty("state").GetString());
-        Assert.Equal(2, cloud.GetProperty("capacity").GetProperty("cpu-small").GetInt32());
+        Assert.Equal(4, cloud.GetProperty("capacity").GetProperty("cpu-small").GetInt32());
         await ProblemAsync(byDeployer, HttpStatusCode.Forbidden);
         Assert.Equal("outage", outState);
         Assert.True(wasOut);

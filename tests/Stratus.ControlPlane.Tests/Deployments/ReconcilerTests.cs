@@ -168,12 +168,14 @@ public sealed class ReconcilerTests : IAsyncLifetime
     public async Task Reconcile_NoCloudCanHostIt_RecordsWhy()
     {
         await _store.PutAsync(new Deployment("big", "credit-risk", 1, 1, "gpu-huge"));
+        var reconciler = Reconciler();
 
-        await Reconciler().ReconcileOnceAsync();
+        await reconciler.ReconcileOnceAsync();
 
-        var failed = Assert.Single(await _store.ListReplicasAsync());
-        Assert.Equal(ReplicaState.Failed, failed.State);
-        Assert.Equal("no cloud offers shape 'gpu-huge'", failed.Reason);
+        Assert.Empty(await _store.ListReplicasAsync());
+        var plan = reconciler.Statuses.Get("big")!.Plan;
+        Assert.Equal("replicas: 1 wanted, but the 0 candidate clouds can hold 0: 1 short", plan.Infeasible);
+        Assert.All(plan.Rejected, r => Assert.Equal("offers no shape 'gpu-huge'", r.Reason));
     }
 
     [Fact]
@@ -215,7 +217,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Reconcile_ThreeClouds_PutsOneReplicaInEach()
+    public async Task Reconcile_SpreadOverThreeClouds_PutsOneReplicaInEach()
     {
         _clouds = [Cloud("a", 0.05m, capacity: 4), Cloud("b", 0.06m, capacity: 4), Cloud("c", 0.07m, capacity: 4)];
         foreach (var provider in _providers.Values)
@@ -224,7 +226,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         }
 
         _providers = Providers();
-        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"));
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small") { Placement = new() { MinClouds = 3 } });
 
         await Reconciler().ReconcileOnceAsync();
 
