@@ -7,8 +7,8 @@ namespace Stratus.ControlPlane.Deployments;
 
 /// <summary>
 /// Locations the planner avoids after a provider refused a launch there, each at the scope of the refusal (the
-/// shape in that cloud, its region, or the whole cloud), with exponential backoff: 5 s, then twice as long on each
-/// refusal that follows, up to 2 minutes. A launch that succeeds clears what covered it; restoring a cloud clears
+/// shape in that cloud, its region, or the whole cloud), with exponential backoff: 5 s, then twice as long for each
+/// refusal after the block ran out, up to 2 minutes (refusals while a block is in force leave it as it is). A launch that succeeds clears what covered it; restoring a cloud clears
 /// its blocks.
 /// </summary>
 public sealed class BlockList(TimeProvider time)
@@ -32,6 +32,12 @@ public sealed class BlockList(TimeProvider time)
             _ => (new Block(blockScope, cloud.Name, cloud.Region, shape, reason, time.GetUtcNow() + FirstBackoff), FirstBackoff),
             (_, old) =>
             {
+                if (old.Block.Until > time.GetUtcNow())
+                {
+                    // Another refusal from the same burst (parallel launches): the block in force stands.
+                    return old;
+                }
+
                 var backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, old.Backoff.Ticks * 2));
                 return (new Block(blockScope, cloud.Name, cloud.Region, shape, reason, time.GetUtcNow() + backoff), backoff);
             });

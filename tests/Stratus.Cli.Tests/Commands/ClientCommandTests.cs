@@ -185,4 +185,23 @@ public sealed class ClientCommandTests : IAsyncLifetime
         Assert.Equal(ExitCodes.Failure, exit);
         Assert.Contains("BROKEN at entry 1", output.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task DeployDryRun_ShowsThePlanAndRejectionsAndChangesNothing()
+    {
+        await PushAsync();
+
+        var (exit, plan) = await _system.RunAsync("deploy", "risk", "--model", "credit-risk", "--replicas", "2", "--jurisdictions", "eu", "--dry-run");
+        var (infeasibleExit, infeasible) = await _system.RunAsync("deploy", "risk", "--model", "credit-risk", "--replicas", "9", "--jurisdictions", "eu", "--dry-run");
+        var json = await RunJsonAsync("deploy", "risk", "--model", "credit-risk", "--replicas", "3", "--spot", "--min-on-demand", "1", "--dry-run");
+
+        Assert.Equal(0, exit);
+        Assert.Matches(@"local-eu\s+│\s+eu-west\s+│\s+eu\s+│\s+2\s+│\s+2\s+│\s+0\s+│\s+0\.214", plan.ConsoleText);
+        Assert.Contains("jurisdiction us is not in [eu] (residency)", plan.ConsoleText, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Failure, infeasibleExit);
+        Assert.Contains("infeasible: replicas: 9 wanted, but the 1 candidate clouds can hold 6: 3 short", infeasible.ConsoleText, StringComparison.Ordinal);
+        var placed = json.GetProperty("placement")[0];
+        Assert.Equal(("local-ap", 1, 2), (placed.GetProperty("cloud").GetString(), placed.GetProperty("onDemand").GetInt32(), placed.GetProperty("spot").GetInt32()));
+        Assert.Equal(0, (await RunJsonAsync("deployment", "list")).GetArrayLength());
+    }
 }

@@ -4,6 +4,7 @@ using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Clouds;
+using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Tests.Deployments;
 
@@ -304,6 +305,86 @@ public sealed class ReconcilerTests : IAsyncLifetime
         var ready = Assert.Single(await _store.ListReplicasAsync());
         Assert.Equal((ReplicaState.Ready, new Uri("http://127.0.0.1:9/")), (ready.State, ready.Endpoint));
         Assert.Equal(0, cloud.Launches);
+    }
+
+    [Fact]
+    public async Task Failover_ARefusingCloudIsBlockedAndTheNextBestTakesTheReplicasThenTheyMoveBack()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var reconciler = Reconciler(time: clock);
+        _providers["cheap"].Refuse(ProvisioningScope.Shape, "cpu-small");
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+
+        await reconciler.ReconcileOnceAsync();
+
+        // Refused in the cheap cloud, blocked there at the refusal's scope, placed in the next best within the pass.
+        Assert.Equal(["dear", "dear"], (await ReadyAsync("risk")).Select(r => r.Cloud));
+        var status = reconciler.Statuses.Get("risk")!;
+        var block = Assert.Single(status.Blocked);
+        Assert.Equal((BlockScope.Shape, "cheap"), (block.Scope, block.Cloud));
+        Assert.Contains("refused the launch", block.Reason, StringComparison.Ordinal);
+        Assert.Equal(2, status.Plan.In("dear"));
+        Assert.Empty(await _providers["cheap"].ListAsync());
+
+        // The cloud accepts again and the block has expired: 75% cheaper beats the stability threshold, so they move back.
+        _providers["cheap"].Accept();
+        clock.Advance(BlockList.FirstBackoff + TimeSpan.FromSeconds(1));
+        await reconciler.ReconcileOnceAsync();
+
+        Assert.Equal(["cheap", "cheap"], (await ReadyAsync("risk")).Select(r => r.Cloud));
+        Assert.Empty(await _providers["dear"].ListAsync());
+    }
+
+    [Fact]
+    public async Task Failover_EveryCloudRefuses_ShowsWhyAndRetriesWhenCapacityReturns()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var reconciler = Reconciler(time: clock);
+        _providers["cheap"].Refuse(ProvisioningScope.Cloud, null);
+        _providers["dear"].Refuse(ProvisioningScope.Shape, "cpu-small");
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small"));
+
+        await reconciler.ReconcileOnceAsync();
+
+        var status = reconciler.Statuses.Get("risk")!;
+        Assert.False(status.Plan.Feasible);
+        Assert.Equal("replicas: 1 wanted, but the 0 candidate clouds can hold 0: 1 short", status.Plan.Infeasible);
+        Assert.Contains(status.Plan.Rejected, r => r.Cloud == "cheap" && r.Reason.StartsWith("cloud cheap blocked until", StringComparison.Ordinal));
+        Assert.Contains(status.Plan.Rejected, r => r.Cloud == "dear" && r.Reason.StartsWith("shape cpu-small in dear blocked until", StringComparison.Ordinal));
+        Assert.Empty(await ReadyAsync("risk"));
+
+        // Refused again while blocked? No launch is tried until the backoff ends; then it is, and it works.
+        _providers["dear"].Accept();
+        await reconciler.ReconcileOnceAsync();
+        Assert.Empty(await ReadyAsync("risk"));
+        clock.Advance(BlockList.FirstBackoff + TimeSpan.FromSeconds(1));
+        await reconciler.ReconcileOnceAsync();
+
+        Assert.Equal("dear", Assert.Single(await ReadyAsync("risk")).Cloud);
+    }
+
+    [Fact]
+    public async Task Blocks_BackOffExponentiallyUpToTheLimit()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var blocks = new BlockList(clock);
+
+        var spans = new List<TimeSpan>();
+        for (var i = 0; i < 8; i++)
+        {
+            var block = blocks.Add(ProvisioningScope.Cloud, _clouds[0], "cpu-small", "down");
+            Assert.Equal(block, blocks.Add(ProvisioningScope.Cloud, _clouds[0], "cpu-small", "down again, same burst"));
+            spans.Add(block.Until - clock.GetUtcNow());
+            clock.Advance(spans[^1]);
+        }
+
+        Assert.Empty(blocks.Active());
+
+        blocks.Succeeded(_clouds[0], "cpu-small");
+        var reset = blocks.Add(ProvisioningScope.Cloud, _clouds[0], "cpu-small", "down").Until - clock.GetUtcNow();
+
+        Assert.Equal([5, 10, 20, 40, 80, 120, 120, 120], spans.Select(s => (int)s.TotalSeconds));
+        Assert.Equal(BlockList.FirstBackoff, reset);
     }
 
     /// <summary>A cloud whose running replicas the test sets, counting launches (it launches nothing).</summary>
