@@ -20,7 +20,10 @@ public sealed record DeploymentInfo(string Name, string Model, int ModelVersion,
 public sealed record PlacementStatusInfo(PlacementPlan Plan, IReadOnlyList<Block> Blocked, DateTimeOffset At);
 
 /// <summary>One replica: pending, starting, ready, draining or failed (with the reason).</summary>
-public sealed record ReplicaInfo(string Id, string Deployment, string Cloud, string Shape, string State, string? Reason, Uri? Endpoint, DateTimeOffset? DrainUntil);
+public sealed record ReplicaInfo(string Id, string Deployment, string Cloud, string Shape, string State, string? Reason, Uri? Endpoint, DateTimeOffset? DrainUntil)
+{
+    public bool Spot { get; init; }
+}
 
 public sealed record DeploymentStatusInfo(DeploymentInfo Deployment, int ReadyReplicas, IReadOnlyList<ReplicaInfo> Replicas)
 {

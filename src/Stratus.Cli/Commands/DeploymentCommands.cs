@@ -280,10 +280,10 @@ internal sealed class DeploymentCommand : Command
             }
         }
 
-        var table = Output.Table("REPLICA", "CLOUD", "STATE", "ENDPOINT", "REASON");
+        var table = Output.Table("REPLICA", "CLOUD", "KIND", "STATE", "ENDPOINT", "REASON");
         foreach (var r in status.Replicas)
         {
-            table.Row(r.Id, r.Cloud, r.State, r.Endpoint, r.Reason);
+            table.Row(r.Id, r.Cloud, r.Spot ? "spot" : "on-demand", r.State, r.Endpoint, r.Reason);
         }
 
         console.Write(table);

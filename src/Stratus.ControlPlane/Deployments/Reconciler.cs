@@ -181,14 +181,17 @@ public sealed partial class Reconciler(
             var launches = new List<Task<bool>>();
             foreach (var item in plan.Placement)
             {
-                var missing = item.Replicas - mine.Count(r => r.Handle.Cloud == item.Cloud);
-                for (var i = 0; i < missing; i++)
+                foreach (var (spot, wanted) in new[] { (false, item.OnDemand), (true, item.Spot) })
                 {
-                    // Written before any launch begins, so every replica this pass will start is owned and visible as pending.
-                    var record = new ReplicaRecord(NewId(deployment), deployment.Name, item.Cloud, deployment.Shape, ReplicaState.Pending, null, null);
-                    await store.PutReplicaAsync(record, cancellationToken);
-                    records[record.Id] = record;
-                    launches.Add(LaunchOneAsync(deployment, version, record, running, records, cancellationToken));
+                    var missing = wanted - mine.Count(r => r.Handle.Cloud == item.Cloud && records[r.Handle.ReplicaId].Spot == spot);
+                    for (var i = 0; i < missing; i++)
+                    {
+                        // Written before any launch begins, so every replica this pass will start is owned and visible as pending.
+                        var record = new ReplicaRecord(NewId(deployment), deployment.Name, item.Cloud, deployment.Shape, ReplicaState.Pending, null, null) { Spot = spot };
+                        await store.PutReplicaAsync(record, cancellationToken);
+                        records[record.Id] = record;
+                        launches.Add(LaunchOneAsync(deployment, version, record, running, records, cancellationToken));
+                    }
                 }
             }
 
@@ -217,6 +220,7 @@ public sealed partial class Reconciler(
             var launch = new ReplicaLaunch(record.Id, deployment.Model, version.Version.ToString(CultureInfo.InvariantCulture), registry.PathOf(version), version.Sha256, deployment.Shape)
             {
                 ServedName = deployment.Name,
+                Spot = record.Spot,
             };
             var handle = await providers[record.Cloud].LaunchAsync(launch, cancellationToken);
             var ready = record with { State = ReplicaState.Ready, Endpoint = handle.Endpoint };
@@ -246,15 +250,16 @@ public sealed partial class Reconciler(
         }
     }
 
-    /// <summary>Drains, per cloud, the replicas beyond what the plan keeps there: ones not ready yet first.</summary>
+    /// <summary>Drains, per cloud and kind (on-demand, spot), the replicas beyond what the plan keeps there: ones not ready yet first.</summary>
     private async Task DrainExtrasAsync(Deployment deployment, PlacementPlan plan, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var mine = running.Values
             .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining)
             .ToList();
-        foreach (var group in mine.GroupBy(r => r.Handle.Cloud))
+        foreach (var group in mine.GroupBy(r => (r.Handle.Cloud, records[r.Handle.ReplicaId].Spot)))
         {
-            var extras = group.Count() - plan.In(group.Key);
+            var item = plan.Placement.FirstOrDefault(p => p.Cloud == group.Key.Cloud);
+            var extras = group.Count() - (item is null ? 0 : group.Key.Spot ? item.Spot : item.OnDemand);
             foreach (var extra in group.OrderBy(r => r.Handle.IsReady).ThenBy(r => r.Handle.ReplicaId, StringComparer.Ordinal).Take(Math.Max(0, extras)))
             {
                 LogScalingDown(logger, extra.Handle.ReplicaId, deployment.Name, deployment.Replicas);

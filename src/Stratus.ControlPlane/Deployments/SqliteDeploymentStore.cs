@@ -48,6 +48,9 @@ public sealed record ReplicaRecord(string Id, string Deployment, string Cloud, s
 {
     /// <summary>For a draining replica, when it is stopped.</summary>
     public DateTimeOffset? DrainUntil { get; init; }
+
+    /// <summary>A spot replica (cheaper, may be reclaimed) rather than on-demand, as the plan placed it.</summary>
+    public bool Spot { get; init; }
 }
 
 /// <summary>
@@ -68,7 +71,7 @@ public interface IDeploymentStore
     /// <summary>Every replica record, by deployment then id.</summary>
     Task<IReadOnlyList<ReplicaRecord>> ListReplicasAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Inserts a replica's record, or updates its state, reason, endpoint and drain deadline.</summary>
+    /// <summary>Inserts a replica's record, or updates its state, reason, endpoint, drain deadline and kind.</summary>
     Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default);
 
     Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default);
@@ -115,7 +118,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, deployment, cloud, shape, state, reason, endpoint, drain_until FROM replicas ORDER BY deployment, id;";
+        command.CommandText = "SELECT id, deployment, cloud, shape, state, reason, endpoint, drain_until, spot FROM replicas ORDER BY deployment, id;";
         var replicas = new List<ReplicaRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -130,6 +133,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
                 reader.IsDBNull(6) ? null : new Uri(reader.GetString(6)))
             {
                 DrainUntil = reader.IsDBNull(7) ? null : DateTimeOffset.Parse(reader.GetString(7), CultureInfo.InvariantCulture),
+                Spot = reader.GetInt64(8) != 0,
             });
         }
 
@@ -138,8 +142,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 
     public async Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, drain_until, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $drain, $at)
-        ON CONFLICT (id) DO UPDATE SET state = $state, reason = $reason, endpoint = $endpoint, drain_until = $drain, updated_at = $at;
+        INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, drain_until, spot, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $drain, $spot, $at)
+        ON CONFLICT (id) DO UPDATE SET state = $state, reason = $reason, endpoint = $endpoint, drain_until = $drain, spot = $spot, updated_at = $at;
         """,
         cancellationToken,
         ("$id", replica.Id),
@@ -149,7 +153,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         ("$state", replica.State.ToString()),
         ("$reason", replica.Reason),
         ("$endpoint", replica.Endpoint?.ToString()),
-        ("$drain", replica.DrainUntil?.ToString("O", CultureInfo.InvariantCulture)));
+        ("$drain", replica.DrainUntil?.ToString("O", CultureInfo.InvariantCulture)),
+        ("$spot", replica.Spot ? 1 : 0));
 
     public async Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("DELETE FROM replicas WHERE id = $id;", cancellationToken, ("$id", id));

@@ -5,6 +5,9 @@ public sealed record ReplicaLaunch(string ReplicaId, string ModelName, string Mo
 {
     /// <summary>The name the replica serves the model under (its deployment's name); the model's own name when null.</summary>
     public string? ServedName { get; init; }
+
+    /// <summary>Launch as a spot (preemptible) instance where the cloud has them; local clouds run both kinds alike.</summary>
+    public bool Spot { get; init; }
 }
 
 /// <summary>A replica a provider runs, and where it answers: null while it is still starting.</summary>

@@ -75,6 +75,9 @@ public static class Migrations
         new(6, "deployment_placement", """
             ALTER TABLE deployments ADD COLUMN placement_json TEXT NULL;
             """),
+        new(7, "replica_spot", """
+            ALTER TABLE replicas ADD COLUMN spot INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

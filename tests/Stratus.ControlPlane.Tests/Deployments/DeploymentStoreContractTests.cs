@@ -51,6 +51,7 @@ public abstract class DeploymentStoreContractTests : IAsyncLifetime
             Reason = "scaled to 1",
             Endpoint = new Uri("http://127.0.0.1:9001/"),
             DrainUntil = drainUntil,
+            Spot = true,
         });
 
         var replica = Assert.Single(await Store.ListReplicasAsync());
@@ -58,6 +59,7 @@ public abstract class DeploymentStoreContractTests : IAsyncLifetime
         Assert.Equal("scaled to 1", replica.Reason);
         Assert.Equal(new Uri("http://127.0.0.1:9001/"), replica.Endpoint);
         Assert.Equal(drainUntil, replica.DrainUntil);
+        Assert.True(replica.Spot);
         Assert.Equal("local-us", replica.Cloud);
     }
 

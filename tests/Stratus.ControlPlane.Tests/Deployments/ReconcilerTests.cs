@@ -387,6 +387,28 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Equal(BlockList.FirstBackoff, reset);
     }
 
+    [Fact]
+    public async Task Spot_ReplicasAreLaunchedAndRecordedAsThePlanSplitsThem()
+    {
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small") { Placement = new() { SpotAllowed = true, MinOnDemand = 1 } });
+        var reconciler = Reconciler();
+
+        await reconciler.ReconcileOnceAsync();
+
+        var ready = await ReadyAsync("risk");
+        var plan = reconciler.Statuses.Get("risk")!.Plan;
+        Assert.Equal(3, ready.Count);
+        Assert.Equal(1, ready.Count(r => !r.Spot));
+        foreach (var item in plan.Placement)
+        {
+            Assert.Equal((item.OnDemand, item.Spot), (ready.Count(r => r.Cloud == item.Cloud && !r.Spot), ready.Count(r => r.Cloud == item.Cloud && r.Spot)));
+        }
+
+        // Again: nothing changes, the kinds already match.
+        await reconciler.ReconcileOnceAsync();
+        Assert.Equal(ready.Select(r => r.Id).Order(), (await ReadyAsync("risk")).Select(r => r.Id).Order());
+    }
+
     /// <summary>A cloud whose running replicas the test sets, counting launches (it launches nothing).</summary>
     private sealed class ScriptedProvider(string name) : ICloudProvider
     {
