@@ -1,46 +1,69 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Stratus.Core.Routing;
-using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.LoadBalancing;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Stratus.Gateway;
 
-/// <summary>Where the gateway listens.</summary>
+/// <summary>Where the gateway listens and how it treats replicas.</summary>
 public sealed class GatewayOptions
 {
     public string Host { get; set; } = "127.0.0.1";
 
     public int Port { get; set; } = 8080;
+
+    /// <summary>The gateway's own region: preferred until latencies are measured.</summary>
+    public string? Region { get; set; }
+
+    /// <summary>Outstanding requests at which a replica counts as saturated (the balancer spills to the next region).</summary>
+    public int SaturationConcurrency { get; set; } = 8;
+
+    /// <summary>Attempts per request at most (the first and its retries).</summary>
+    public int MaxAttempts { get; set; } = 4;
+
+    /// <summary>A request's deadline, retries included; also YARP's activity timeout per attempt.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a replica stays out of traffic after a failed request (passive health).</summary>
+    public TimeSpan EjectionPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
-/// The inference endpoint in front of every deployment: <c>/v2/models/{deployment}/...</c> goes to one of the
-/// deployment's ready replicas, taken in turn, through YARP's forwarder (the request and answer stream through
-/// unchanged). It follows the route table from an <see cref="IRouteSource"/>. This is the minimal route that
-/// <c>stratus up</c> needs; region-aware balancing, health, retries, splits and keys are the gateway's own work.
+/// The inference endpoint in front of every deployment, built on YARP's proxy pipeline: the route table becomes YARP
+/// routes and clusters (<see cref="RouteTableProxyConfig"/>); Stratus's policies pick the replica
+/// (<see cref="RegionAwareLoadBalancingPolicy"/>), eject failing ones (<see cref="FirstFailureHealthPolicy"/>, with
+/// YARP's active probes bringing them back) and retry attempts that never reached a model (<see cref="RetryStep"/>).
+/// Unknown deployments get 404 and deployments without a ready replica 503, each with a v2 <c>{"error"}</c>.
 /// </summary>
 public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _following;
-    private readonly HttpMessageInvoker _invoker;
 
-    private GatewayHost(WebApplication app, RouteTableFollower follower, HttpMessageInvoker invoker)
+    private GatewayHost(WebApplication app, RouteTableFollower follower, RegionLatencies latencies)
     {
         _app = app;
-        _invoker = invoker;
         Routes = follower;
+        Latencies = latencies;
         _following = Task.Run(() => follower.RunAsync(_stopping.Token));
     }
 
     public Uri Address => new(_app.Urls.First());
 
     public RouteTableFollower Routes { get; }
+
+    public RegionLatencies Latencies { get; }
 
     public static async Task<GatewayHost> StartAsync(GatewayOptions options, IRouteSource source, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
@@ -56,56 +79,54 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
-        builder.Services.AddHttpForwarder();
+        var config = new RouteTableProxyConfig(options);
+        var latencies = new RegionLatencies(options.Region);
+        var metrics = new GatewayMetrics();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(latencies);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton<RetryStep>();
+        builder.Services.AddSingleton<IProxyConfigProvider>(config);
+        builder.Services.AddSingleton<ILoadBalancingPolicy, RegionAwareLoadBalancingPolicy>();
+        builder.Services.AddSingleton<IPassiveHealthCheckPolicy, FirstFailureHealthPolicy>();
+        builder.Services.AddReverseProxy().AddTransforms(transforms => transforms.AddResponseTransform(context =>
+        {
+            // A replica's 503 means it ran nothing: hold the answer back so the retry step can try another replica.
+            if (context.ProxyResponse?.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            {
+                context.SuppressResponseBody = true;
+                context.HttpContext.Items[RetryStep.RefusedKey] = true;
+            }
+
+            return ValueTask.CompletedTask;
+        }));
         var app = builder.Build();
         var follower = new RouteTableFollower(source, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.Gateway"));
-        var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+        follower.Changed += config.Update;
 
-        // One connection pool for every replica, configured as YARP recommends for a forwarder.
-        var invoker = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            EnableMultipleHttp2Connections = true,
-        });
-
-        var next = 0;
         app.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
         app.MapGet("/v2/health/ready", () => follower.HasTable ? Results.Json(new { ready = true }) : Results.Json(new { ready = false }, statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.Map("/v2/models/{deployment}/{**rest}", async (HttpContext context, string deployment) =>
+        app.MapGet("/metrics", async context =>
         {
-            var route = follower.Current.Routes.FirstOrDefault(r => r.Deployment == deployment);
-            if (route is null)
-            {
-                await Error(context, StatusCodes.Status404NotFound, $"no deployment named '{deployment}'");
-                return;
-            }
+            context.Response.ContentType = "text/plain; version=0.0.4";
+            await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        });
 
-            if (route.Endpoints.Count == 0)
-            {
-                await Error(context, StatusCodes.Status503ServiceUnavailable, $"deployment '{deployment}' has no ready replica");
-                return;
-            }
+        // Deployments the table does not name (YARP's literal routes win over this pattern for those it does).
+        app.Map("/v2/models/{deployment}/{**rest}", (HttpContext context, string deployment) =>
+            Results.Json(new { error = $"no deployment named '{deployment}'" }, statusCode: StatusCodes.Status404NotFound));
 
-            var endpoint = route.Endpoints[(int)((uint)Interlocked.Increment(ref next) % (uint)route.Endpoints.Count)];
-            var error = await forwarder.SendAsync(context, endpoint.Address.ToString(), invoker, ForwarderRequestConfig.Empty, HttpTransformer.Default);
-            if (error != ForwarderError.None && !context.Response.HasStarted)
-            {
-                await Error(context, StatusCodes.Status502BadGateway, $"replica {endpoint.ReplicaId} in {endpoint.Cloud} failed: {error}");
-            }
+        var retry = app.Services.GetRequiredService<RetryStep>();
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.Use((context, next) => retry.InvokeAsync(context, () => next(context)));
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
         });
 
         await app.StartAsync(cancellationToken);
-        return new GatewayHost(app, follower, invoker);
-    }
-
-    private static Task Error(HttpContext context, int status, string message)
-    {
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new { error = message });
+        return new GatewayHost(app, follower, latencies);
     }
 
     public async ValueTask DisposeAsync()
@@ -114,7 +135,6 @@ public sealed class GatewayHost : IAsyncDisposable
         await _following;
         await _app.StopAsync();
         await _app.DisposeAsync();
-        _invoker.Dispose();
         _stopping.Dispose();
     }
 }

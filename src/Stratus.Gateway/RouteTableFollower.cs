@@ -16,6 +16,9 @@ public sealed partial class RouteTableFollower(IRouteSource source, ILogger logg
 
     public RouteTable Current => _current;
 
+    /// <summary>Raised with each new table (on the follower's thread).</summary>
+    public event Action<RouteTable>? Changed;
+
     /// <summary>Whether a table from the source has arrived yet.</summary>
     public bool HasTable => _current.Version > 0;
 
@@ -25,7 +28,12 @@ public sealed partial class RouteTableFollower(IRouteSource source, ILogger logg
         {
             try
             {
-                _current = await source.WaitForNewerAsync(_current.Version, PollTimeout, cancellationToken);
+                var table = await source.WaitForNewerAsync(_current.Version, PollTimeout, cancellationToken);
+                if (table.Version != _current.Version)
+                {
+                    _current = table;
+                    Changed?.Invoke(table);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

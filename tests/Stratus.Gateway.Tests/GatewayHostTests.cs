@@ -62,7 +62,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     {
         await PublishAndWaitAsync(Risk(0, 1));
 
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 40; i++)
         {
             using var response = await InferAsync();
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -70,12 +70,92 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
             Assert.Equal("risk", body.GetProperty("model_name").GetString());
         }
 
-        // Each replica counted its own share of the ten requests.
+        // Two random choices over idle replicas: each gets its share (fewer than 5 of 40 has odds below 1e-6).
         foreach (var replica in _replicas)
         {
-            var metrics = await _client.GetStringAsync(new Uri(replica.Address, "metrics"));
-            Assert.Contains("stratus_inference_requests_total{model=\"risk\",version=\"1\",outcome=\"success\"} 5", metrics, StringComparison.Ordinal);
+            Assert.InRange(await ServedAsync(replica), 5, 35);
         }
+    }
+
+    private async Task<int> ServedAsync(ReplicaHost replica)
+    {
+        var metrics = await _client.GetStringAsync(new Uri(replica.Address, "metrics"));
+        var match = System.Text.RegularExpressions.Regex.Match(metrics, "stratus_inference_requests_total\\{model=\"risk\",version=\"1\",outcome=\"success\"\\} (\\d+)");
+        return match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    [Fact]
+    public async Task KilledReplica_UnderSteadyLoad_CostsNoFailedRequest()
+    {
+        await PublishAndWaitAsync(Risk(0, 1));
+        var answered = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var killed = new TaskCompletionSource();
+        async Task Caller()
+        {
+            for (var i = 0; i < 150; i++)
+            {
+                using var response = await InferAsync();
+                if (response.IsSuccessStatusCode)
+                {
+                    if (Interlocked.Increment(ref answered) == 60)
+                    {
+                        killed.TrySetResult();
+                    }
+                }
+                else
+                {
+                    failures.Add($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+        }
+
+        var load = Task.WhenAll(Caller(), Caller());
+        await killed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // The replica goes away while still in the route table: refused connections are retried elsewhere.
+        await _replicas[0].DisposeAsync();
+        _replicas.RemoveAt(0);
+        await load;
+
+        Assert.Empty(failures);
+        Assert.Equal(300, answered);
+    }
+
+    [Fact]
+    public async Task Regions_TheMeasuredNearestIsPreferredAndTheFarOneTakesOverWhenItGoes()
+    {
+        var far = ReplicaHost.Create(
+            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0, EmulatedLatency = TimeSpan.FromMilliseconds(40) },
+            logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await far.StartAsync();
+        await far.ModelLoaded;
+        _replicas.Add(far);
+        await PublishAndWaitAsync(new Route("risk", "credit-risk", 1,
+        [
+            new RouteEndpoint("risk-near", "cloud-near", _replicas[0].Address) { Region = "near" },
+            new RouteEndpoint("risk-far", "cloud-far", far.Address) { Region = "far" },
+        ]));
+
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await InferAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.True(_gateway.Latencies.Of("near") < _gateway.Latencies.Of("far"), $"near {_gateway.Latencies.Of("near")} ms, far {_gateway.Latencies.Of("far")} ms");
+        Assert.InRange(await ServedAsync(far), 1, 4);
+
+        // The near region goes away: every request is answered by the far one.
+        await _replicas[0].DisposeAsync();
+        _replicas.RemoveAt(0);
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await InferAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.True(await ServedAsync(far) >= 10);
     }
 
     [Fact]

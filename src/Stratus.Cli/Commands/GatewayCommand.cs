@@ -13,14 +13,16 @@ internal sealed class GatewayCommand : Command
     {
         var host = new Option<string>("--host") { Description = "Address to bind.", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port; 0 picks a free one.", DefaultValueFactory = _ => 7780 };
+        var region = new Option<string>("--region") { Description = "The gateway's own region, preferred among regions of equal measured latency." };
         Options.Add(host);
         Options.Add(port);
+        Options.Add(region);
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             GatewayHost gateway;
             try
             {
-                gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port) }, session.Client, cancellationToken: cancellationToken);
+                gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), Region = parse.GetValue(region) }, session.Client, cancellationToken: cancellationToken);
             }
             catch (IOException e)
             {

@@ -8,7 +8,7 @@ namespace Stratus.ControlPlane.Deployments;
 /// Runs reconciler passes one at a time: on every trigger (a change was written) and on a period (the world
 /// changed by itself: a replica died), publishing the route table from the store after each pass.
 /// </summary>
-public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger) : IDisposable
+public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger, IReadOnlyDictionary<string, string>? regions = null) : IDisposable
 {
     private readonly SemaphoreSlim _trigger = new(0, 1);
 
@@ -64,7 +64,7 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentSto
             d.Model,
             d.ModelVersion,
             [.. replicas.Where(r => r.Deployment == d.Name && r.State == ReplicaState.Ready && r.Endpoint is not null)
-                .Select(r => new RouteEndpoint(r.Id, r.Cloud, r.Endpoint!))]))]);
+                .Select(r => new RouteEndpoint(r.Id, r.Cloud, r.Endpoint!) { Region = regions?.GetValueOrDefault(r.Cloud) ?? string.Empty })]))]);
     }
 
     public void Dispose() => _trigger.Dispose();

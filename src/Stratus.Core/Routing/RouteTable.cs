@@ -1,7 +1,11 @@
 namespace Stratus.Core.Routing;
 
 /// <summary>One ready replica a gateway may send a deployment's requests to.</summary>
-public sealed record RouteEndpoint(string ReplicaId, string Cloud, Uri Address);
+public sealed record RouteEndpoint(string ReplicaId, string Cloud, Uri Address)
+{
+    /// <summary>The cloud's region, for region-aware balancing.</summary>
+    public string Region { get; init; } = string.Empty;
+}
 
 /// <summary>Where a deployment's requests go: its model version and its ready replicas.</summary>
 public sealed record Route(string Deployment, string Model, int ModelVersion, IReadOnlyList<RouteEndpoint> Endpoints);

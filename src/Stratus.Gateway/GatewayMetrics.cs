@@ -1,0 +1,42 @@
+using Prometheus;
+using Yarp.ReverseProxy.Model;
+
+namespace Stratus.Gateway;
+
+/// <summary>The gateway's Prometheus series: attempts by deployment, version, region, replica and outcome; latency; retries; ejections.</summary>
+public sealed class GatewayMetrics
+{
+    private readonly Counter _attempts;
+    private readonly Histogram _latency;
+    private readonly Counter _retries;
+    private readonly Counter _ejections;
+
+    public GatewayMetrics()
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        _attempts = factory.CreateCounter(
+            "stratus_gateway_attempts_total",
+            "Forwarding attempts by deployment, version, region, replica and outcome (HTTP status, not_reached or failed).",
+            new CounterConfiguration { LabelNames = ["deployment", "version", "region", "replica", "outcome"] });
+        _latency = factory.CreateHistogram(
+            "stratus_gateway_attempt_duration_seconds",
+            "Time of one forwarding attempt, by deployment and region.",
+            new HistogramConfiguration { LabelNames = ["deployment", "region"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18) });
+        _retries = factory.CreateCounter("stratus_gateway_retries_total", "Requests sent again to another replica after an attempt that never reached a model.", new CounterConfiguration { LabelNames = ["deployment"] });
+        _ejections = factory.CreateCounter("stratus_gateway_ejections_total", "Replicas taken out of traffic by passive health.", new CounterConfiguration { LabelNames = ["deployment", "replica"] });
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public void Attempt(string deployment, string region, DestinationState destination, string outcome, TimeSpan elapsed)
+    {
+        var version = destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.VersionKey) ?? string.Empty;
+        _attempts.WithLabels(deployment, version, region, destination.DestinationId, outcome).Inc();
+        _latency.WithLabels(deployment, region).Observe(elapsed.TotalSeconds);
+    }
+
+    public void Retried(string deployment) => _retries.WithLabels(deployment).Inc();
+
+    public void Ejected(string deployment, string replica) => _ejections.WithLabels(deployment, replica).Inc();
+}
