@@ -14,7 +14,15 @@ public sealed record ModelVersionInfo(string Name, int Version, string Sha256, l
 public sealed record DeploymentInfo(string Name, string Model, int ModelVersion, int Replicas, string Shape)
 {
     public PlacementConstraints? Placement { get; init; }
+
+    public bool Public { get; init; }
 }
+
+/// <summary>An inference key as listed: never the key.</summary>
+public sealed record KeySummary(string Id, string Deployment, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>An inference key just created; <see cref="Key"/> is shown this once.</summary>
+public sealed record IssuedKey(string Id, string Deployment, string Description, string Key);
 
 /// <summary>A deployment's last plan, the locations blocked after refusals, and when it was planned.</summary>
 public sealed record PlacementStatusInfo(PlacementPlan Plan, IReadOnlyList<Block> Blocked, DateTimeOffset At);

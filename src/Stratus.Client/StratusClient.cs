@@ -61,12 +61,22 @@ public sealed class StratusClient : IRouteSource, IDisposable
         SendAsync<ModelVersionInfo>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
 
     /// <summary>Creates or updates a deployment; a null version means the model's latest.</summary>
-    public Task<DeploymentInfo> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, PlacementConstraints? placement = null, CancellationToken cancellationToken = default) =>
-        ApplyAsync(name, SpecJson(model, version, replicas, shape, placement), cancellationToken);
+    public Task<DeploymentInfo> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, PlacementConstraints? placement = null, bool isPublic = false, CancellationToken cancellationToken = default) =>
+        ApplyAsync(name, SpecJson(model, version, replicas, shape, placement, isPublic), cancellationToken);
 
     /// <summary>A deployment spec as the API takes it.</summary>
-    public static string SpecJson(string model, int? version, int replicas, string? shape, PlacementConstraints? placement) =>
-        JsonSerializer.Serialize(new { model, version, replicas, shape, placement }, Json);
+    public static string SpecJson(string model, int? version, int replicas, string? shape, PlacementConstraints? placement, bool isPublic = false) =>
+        JsonSerializer.Serialize(new { model, version, replicas, shape, placement, @public = isPublic }, Json);
+
+    /// <summary>Creates an inference key for a deployment; the answer holds the key, shown this once.</summary>
+    public Task<IssuedKey> CreateKeyAsync(string deployment, string? description = null, CancellationToken cancellationToken = default) =>
+        SendAsync<IssuedKey>(HttpMethod.Post, $"deployments/{Escape(deployment)}/keys", JsonContent.Create(new { description }, options: Json), cancellationToken);
+
+    public Task<IReadOnlyList<KeySummary>> ListKeysAsync(string deployment, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<KeySummary>>(HttpMethod.Get, $"deployments/{Escape(deployment)}/keys", null, cancellationToken);
+
+    public Task RevokeKeyAsync(string deployment, string id, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"deployments/{Escape(deployment)}/keys/{Escape(id)}", null, cancellationToken);
 
     /// <summary>Sends a deployment spec as it is (JSON of the API's schema), so the control plane judges every field.</summary>
     public Task<DeploymentInfo> ApplyAsync(string name, string specJson, CancellationToken cancellationToken = default) =>

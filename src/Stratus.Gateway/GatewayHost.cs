@@ -36,6 +36,15 @@ public sealed class GatewayOptions
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Largest request body forwarded (413 beyond).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Requests per second each caller (a key; an address for public deployments) may send.</summary>
+    public int RateLimitPerSecond { get; set; } = 1000;
+
+    /// <summary>How many requests a caller may send at once above the rate.</summary>
+    public int RateLimitBurst { get; set; } = 2000;
 }
 
 /// <summary>
@@ -43,7 +52,9 @@ public sealed class GatewayOptions
 /// routes and clusters (<see cref="RouteTableProxyConfig"/>); Stratus's policies pick the replica
 /// (<see cref="RegionAwareLoadBalancingPolicy"/>), eject failing ones (<see cref="FirstFailureHealthPolicy"/>, with
 /// YARP's active probes bringing them back) and retry attempts that never reached a model (<see cref="RetryStep"/>).
-/// Unknown deployments get 404 and deployments without a ready replica 503, each with a v2 <c>{"error"}</c>.
+/// Keys, the body limit and per-caller rate limits are checked first (<see cref="AccessStep"/>). Unknown deployments
+/// get 404, deployments without a ready replica 503, a replica that does not answer in time 504, each with a v2
+/// <c>{"error"}</c>.
 /// </summary>
 public sealed class GatewayHost : IAsyncDisposable
 {
@@ -51,9 +62,12 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _following;
 
-    private GatewayHost(WebApplication app, RouteTableFollower follower, RegionLatencies latencies)
+    private readonly AccessStep _access;
+
+    private GatewayHost(WebApplication app, RouteTableFollower follower, RegionLatencies latencies, AccessStep access)
     {
         _app = app;
+        _access = access;
         Routes = follower;
         Latencies = latencies;
         _following = Task.Run(() => follower.RunAsync(_stopping.Token));
@@ -79,6 +93,7 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         var config = new RouteTableProxyConfig(options);
         var latencies = new RegionLatencies(options.Region);
         var metrics = new GatewayMetrics();
@@ -89,7 +104,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<IProxyConfigProvider>(config);
         builder.Services.AddSingleton<ILoadBalancingPolicy, RegionAwareLoadBalancingPolicy>();
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, FirstFailureHealthPolicy>();
-        builder.Services.AddReverseProxy().AddTransforms(transforms => transforms.AddResponseTransform(context =>
+        builder.Services.AddReverseProxy().AddTransforms(transforms => transforms.AddRequestHeaderRemove("Authorization").AddResponseTransform(context =>
         {
             // A replica's 503 means it ran nothing: hold the answer back so the retry step can try another replica.
             if (context.ProxyResponse?.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
@@ -117,8 +132,10 @@ public sealed class GatewayHost : IAsyncDisposable
             Results.Json(new { error = $"no deployment named '{deployment}'" }, statusCode: StatusCodes.Status404NotFound));
 
         var retry = app.Services.GetRequiredService<RetryStep>();
+        var access = new AccessStep(options, () => follower.Current);
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.Use((context, next) => access.InvokeAsync(context, () => next(context)));
             pipeline.Use((context, next) => retry.InvokeAsync(context, () => next(context)));
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
@@ -126,7 +143,7 @@ public sealed class GatewayHost : IAsyncDisposable
         });
 
         await app.StartAsync(cancellationToken);
-        return new GatewayHost(app, follower, latencies);
+        return new GatewayHost(app, follower, latencies, access);
     }
 
     public async ValueTask DisposeAsync()
@@ -135,6 +152,7 @@ public sealed class GatewayHost : IAsyncDisposable
         await _following;
         await _app.StopAsync();
         await _app.DisposeAsync();
+        _access.Dispose();
         _stopping.Dispose();
     }
 }

@@ -60,6 +60,18 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
                 return;
             }
 
+            if (error is { Error: ForwarderError.RequestTimedOut })
+            {
+                await FailAsync(context, $"replica {destination?.DestinationId} did not answer within {options.RequestTimeout.TotalSeconds:0.###} s", StatusCodes.Status504GatewayTimeout);
+                return;
+            }
+
+            if (error is { Error: ForwarderError.RequestBodyClient, Exception: var bodyError } && (bodyError as BadHttpRequestException ?? bodyError?.InnerException as BadHttpRequestException) is { StatusCode: StatusCodes.Status413PayloadTooLarge })
+            {
+                await FailAsync(context, $"the request body is larger than the limit of {options.MaxRequestBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+                return;
+            }
+
             if (!notReached || context.Response.HasStarted)
             {
                 return;
@@ -86,7 +98,7 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
         }
     }
 
-    private static async Task FailAsync(HttpContext context, string message)
+    private static async Task FailAsync(HttpContext context, string message, int status = StatusCodes.Status503ServiceUnavailable)
     {
         if (context.Response.HasStarted)
         {
@@ -95,7 +107,7 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
 
         context.Features.Set<IForwarderErrorFeature>(null);
         context.Response.Clear();
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = message }));
     }

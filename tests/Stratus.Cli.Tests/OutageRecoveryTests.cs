@@ -31,7 +31,7 @@ public sealed class OutageRecoveryTests(ITestOutputHelper output) : IAsyncLifeti
             await client.PushModelAsync("credit-risk", model);
         }
 
-        await client.DeployAsync("global", "credit-risk", 1, 2, placement: new PlacementConstraints { MinClouds = 2, MaxPerCloud = 1 });
+        await client.DeployAsync("global", "credit-risk", 1, 2, placement: new PlacementConstraints { MinClouds = 2, MaxPerCloud = 1 }, isPublic: true);
         await client.DeployAsync("eu-only", "credit-risk", 1, 1, placement: new PlacementConstraints { Jurisdictions = ["eu"] });
         await client.WaitForReadyAsync("global", 2, TimeSpan.FromSeconds(60));
         await client.WaitForReadyAsync("eu-only", 1, TimeSpan.FromSeconds(60));

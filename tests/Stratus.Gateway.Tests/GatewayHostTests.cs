@@ -46,7 +46,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     }
 
     private Route Risk(params int[] replicas) =>
-        new("risk", "credit-risk", 1, [.. replicas.Select(i => new RouteEndpoint($"risk-{i}", $"cloud-{i}", _replicas[i].Address))]);
+        new("risk", "credit-risk", 1, [.. replicas.Select(i => new RouteEndpoint($"risk-{i}", $"cloud-{i}", _replicas[i].Address))]) { Public = true };
 
     private async Task PublishAndWaitAsync(params Route[] routes)
     {
@@ -54,8 +54,16 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
         await Stratus.Testing.Eventually.HoldsAsync(() => _gateway.Routes.Current.Version >= version, "the gateway took the new table");
     }
 
-    private Task<HttpResponseMessage> InferAsync(string deployment = "risk") =>
-        _client.PostAsync($"v2/models/{deployment}/infer", new StringContent(Request, Encoding.UTF8, "application/json"));
+    private async Task<HttpResponseMessage> InferAsync(string deployment = "risk", string? key = null, HttpClient? client = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v2/models/{deployment}/infer") { Content = new StringContent(Request, Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return await (client ?? _client).SendAsync(request);
+    }
 
     [Fact]
     public async Task Infer_ThroughTheGateway_IsAnsweredByAReplicaAndSpreadOverAll()
@@ -135,7 +143,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
         [
             new RouteEndpoint("risk-near", "cloud-near", _replicas[0].Address) { Region = "near" },
             new RouteEndpoint("risk-far", "cloud-far", far.Address) { Region = "far" },
-        ]));
+        ]) { Public = true });
 
         for (var i = 0; i < 40; i++)
         {
@@ -203,6 +211,62 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Keys_PrivateDeploymentsNeedALiveKeyAndTheReplicaNeverSeesIt()
+    {
+        var (_, key) = InferenceKeys.New();
+        var (_, other) = InferenceKeys.New();
+        await PublishAndWaitAsync(Risk(0) with { Public = false, KeyHashes = [InferenceKeys.Hash(key)] });
+
+        using var none = await InferAsync();
+        using var wrong = await InferAsync(key: other);
+        using var right = await InferAsync(key: key);
+        await PublishAndWaitAsync(Risk(0) with { Public = false, KeyHashes = [] });
+        using var revoked = await InferAsync(key: key);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Contains("is private", await none.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
+        Assert.Equal(1, await ServedAsync(_replicas[0]));
+    }
+
+    [Fact]
+    public async Task Limits_BodySizeRateAndTimeout_EachGiveAClearError()
+    {
+        var slow = ReplicaHost.Create(
+            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0, EmulatedLatency = TimeSpan.FromMilliseconds(1500) },
+            logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await slow.StartAsync();
+        await slow.ModelLoaded;
+        _replicas.Add(slow);
+        var routes = new ScriptedRoutes();
+        routes.Publish([Risk(0), new Route("slow", "credit-risk", 1, [new RouteEndpoint("slow-0", "cloud-0", slow.Address)]) { Public = true }]);
+        await using var gateway = await GatewayHost.StartAsync(
+            new GatewayOptions { Port = 0, MaxRequestBodyBytes = 1024, RateLimitPerSecond = 1, RateLimitBurst = 3, RequestTimeout = TimeSpan.FromMilliseconds(500) },
+            routes,
+            logging => logging.SetMinimumLevel(LogLevel.Critical));
+        await Stratus.Testing.Eventually.HoldsAsync(() => gateway.Routes.HasTable, "the gateway took the table");
+        using var client = new HttpClient { BaseAddress = gateway.Address };
+
+        using var big = await client.PostAsync("v2/models/risk/infer", new StringContent(new string(' ', 2048) + Request, Encoding.UTF8, "application/json"));
+        using var timedOut = await InferAsync("slow", client: client);
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await InferAsync(client: client);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, big.StatusCode);
+        Assert.Contains("the limit is 1024", await big.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
+        Assert.Contains("did not answer within 0.5 s", await timedOut.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        Assert.Contains(HttpStatusCode.OK, statuses);
     }
 
     /// <summary>A route source the test publishes to, with a long-poll like the control plane's, that can be made to fail.</summary>

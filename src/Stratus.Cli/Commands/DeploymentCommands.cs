@@ -21,8 +21,10 @@ internal sealed class DeployCommand : Command
         var shape = new Option<string>("--shape") { Description = "Replica shape, as clouds.yaml names them (default cpu-small)." };
         var placement = PlacementOptions.Create();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the placement the planner would choose (and the rejected clouds, with reasons); change nothing." };
+        var isPublic = new Option<bool>("--public") { Description = "Anyone may call it through the gateway (default: callers need a key, see 'stratus key')." };
         var waiting = WaitOptions.Create();
         Arguments.Add(name);
+        Options.Add(isPublic);
         Options.Add(model);
         Options.Add(version);
         Options.Add(replicas);
@@ -44,7 +46,7 @@ internal sealed class DeployCommand : Command
                 return ExitCodes.InvalidArguments;
             }
 
-            var spec = StratusClient.SpecJson(parse.GetValue(model) ?? deploymentName, parse.GetValue(version), parse.GetValue(replicas), parse.GetValue(shape), constraints);
+            var spec = StratusClient.SpecJson(parse.GetValue(model) ?? deploymentName, parse.GetValue(version), parse.GetValue(replicas), parse.GetValue(shape), constraints, parse.GetValue(isPublic));
             if (parse.GetValue(dryRun))
             {
                 return PlanView.Show(session, await session.Client.PlanAsync(deploymentName, spec, cancellationToken));
@@ -267,7 +269,7 @@ internal sealed class DeploymentCommand : Command
     internal static void Show(IAnsiConsole console, DeploymentStatusInfo status)
     {
         var d = status.Deployment;
-        console.WriteLine($"{d.Name}: model {d.Model} version {d.ModelVersion}, {status.ReadyReplicas}/{d.Replicas} ready, shape {d.Shape}");
+        console.WriteLine($"{d.Name}: model {d.Model} version {d.ModelVersion}, {status.ReadyReplicas}/{d.Replicas} ready, shape {d.Shape}, {(d.Public ? "public" : "private (needs a key)")}");
         if (status.Placement is { } placement)
         {
             var plan = placement.Plan;

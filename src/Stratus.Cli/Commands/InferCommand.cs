@@ -18,7 +18,7 @@ internal sealed class InferCommand : Command
         var name = new Argument<string>("name") { Description = "Deployment name." };
         var input = new Option<string>("--input", "-i") { Description = "The v2 request body as JSON, or @file to read it from a file.", Required = true };
         var version = new Option<int?>("--version") { Description = "Ask for one model version." };
-        var key = new Option<string>("--key") { Description = "The deployment's inference key, if it is private." };
+        var key = new Option<string>("--key") { Description = "One of the deployment's inference keys, if it is private (else $STRATUS_KEY)." };
         Arguments.Add(name);
         Options.Add(input);
         Options.Add(version);
@@ -38,7 +38,7 @@ internal sealed class InferCommand : Command
                 body = await File.ReadAllTextAsync(path, cancellationToken);
             }
 
-            using var client = new InferenceClient(session.Gateway, parse.GetValue(key));
+            using var client = new InferenceClient(session.Gateway, parse.GetValue(key) ?? Environment.GetEnvironmentVariable("STRATUS_KEY"));
             using var answer = await client.InferAsync(parse.GetValue(name)!, body, parse.GetValue(version), cancellationToken);
             session.Render(answer.RootElement, root => Table(session, root));
             return ExitCodes.Success;

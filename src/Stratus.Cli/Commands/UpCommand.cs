@@ -177,7 +177,8 @@ internal sealed class UpCommand : Command
 
             _interaction.Line($"demo: model credit-risk version {version.Version} (sha256 {version.Sha256[..12]}…, validated in ONNX Runtime)");
             var watch = Stopwatch.StartNew();
-            await client.DeployAsync("credit-risk", "credit-risk", version.Version, 3, placement: new PlacementConstraints { MinClouds = 3 }, cancellationToken: cancellationToken);
+            // Public, so a newcomer can call it without a key; 'stratus key create' makes keys for private ones.
+            await client.DeployAsync("credit-risk", "credit-risk", version.Version, 3, placement: new PlacementConstraints { MinClouds = 3 }, isPublic: true, cancellationToken: cancellationToken);
             await console.WhileAsync("demo: starting 3 replicas of credit-risk, one per cloud", () =>
                 client.WaitForReadyAsync("credit-risk", 3, TimeSpan.FromSeconds(120), cancellationToken));
             var status = await client.GetDeploymentAsync("credit-risk", cancellationToken);

@@ -12,7 +12,19 @@ public sealed record DeploymentSpec(string? Name, string? Model, int? Version, i
 {
     /// <summary>Where the replicas may and should go: residency, spread, latency, strategy, spot.</summary>
     public PlacementConstraints? Placement { get; init; }
+
+    /// <summary>Anyone may call it through the gateway; false (the default) requires one of its keys.</summary>
+    public bool? Public { get; init; }
 }
+
+/// <summary>The body of <c>POST /api/v1/deployments/{name}/keys</c>.</summary>
+public sealed record KeyRequest(string? Description);
+
+/// <summary>An inference key as listed: never the key.</summary>
+public sealed record KeyView(string Id, string Deployment, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>An inference key just created: the only time <see cref="Key"/> is shown.</summary>
+public sealed record NewKey(string Id, string Deployment, string Description, string Key);
 
 /// <summary>The body of <c>POST /api/v1/clouds/{name}/refuse</c>: refuse launches of one shape (or all) at a scope.</summary>
 public sealed record RefuseRequest(string? Shape, string? Scope);

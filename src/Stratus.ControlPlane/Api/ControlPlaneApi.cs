@@ -31,7 +31,8 @@ public sealed record ControlPlaneServices(
     IReadOnlyList<CloudSpec>? Clouds = null,
     IReadOnlyDictionary<string, ICloudProvider>? Providers = null,
     PlacementStatuses? Placement = null,
-    BlockList? Blocks = null);
+    BlockList? Blocks = null,
+    Func<CancellationToken, Task>? PublishRoutes = null);
 
 /// <summary>
 /// The control plane's REST API under <c>/api/v1</c>. Every call carries a bearer token whose role must allow it
@@ -233,6 +234,49 @@ public static class ControlPlaneApi
             .Describe("Delete a deployment", "Its replicas leave the route table, drain, then stop.")
             .Produces(StatusCodes.Status204NoContent);
 
+        api.MapPost("/deployments/{name}/keys", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
+        {
+            var (request, malformed) = await ReadJsonAsync<KeyRequest>(context);
+            if (malformed is not null)
+            {
+                return malformed;
+            }
+
+            if (await FindAsync(services, name, context.RequestAborted) is null)
+            {
+                return NoSuchDeployment(name);
+            }
+
+            var (id, key) = InferenceKeys.New();
+            var stored = new DeploymentKey(id, name, request?.Description ?? string.Empty, InferenceKeys.Hash(key), DateTimeOffset.UtcNow, null);
+            await services.Deployments.AddKeyAsync(stored, context.RequestAborted);
+            await services.Audit.AppendAsync(actor, "key.create", $"{name}/{id}", null, Serialize(new { id, stored.Description }), context.RequestAborted);
+            await PublishAsync(services, context.RequestAborted);
+            return Results.Json(new NewKey(id, name, stored.Description, key), Json, statusCode: StatusCodes.Status201Created);
+        }))
+            .Describe("Create an inference key for a deployment", "Callers of a private deployment send it as 'Authorization: Bearer sk_...' to the gateway. The key is in this answer only; the store and the route table keep its SHA-256.")
+            .Accepts<KeyRequest>("application/json")
+            .Produces<NewKey>(StatusCodes.Status201Created);
+
+        api.MapGet("/deployments/{name}/keys", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
+            Results.Json((await services.Deployments.ListKeysAsync(context.RequestAborted)).Where(k => k.Deployment == name).Select(k => new KeyView(k.Id, k.Deployment, k.Description, k.CreatedAt, k.RevokedAt)), Json)))
+            .Describe("List a deployment's inference keys (never the keys)")
+            .Produces<KeyView[]>();
+
+        api.MapDelete("/deployments/{name}/keys/{id}", (HttpContext context, string name, string id) => Authorized(context, services, Role.Deployer, async actor =>
+        {
+            if (!await services.Deployments.RevokeKeyAsync(name, id, context.RequestAborted))
+            {
+                return Problem(StatusCodes.Status404NotFound, "no such key", $"deployment '{name}' has no live key '{id}'");
+            }
+
+            await services.Audit.AppendAsync(actor, "key.revoke", $"{name}/{id}", null, null, context.RequestAborted);
+            await PublishAsync(services, context.RequestAborted);
+            return Results.NoContent();
+        }))
+            .Describe("Revoke an inference key", "Gateways refuse it as soon as they have the new route table (within a second).")
+            .Produces(StatusCodes.Status204NoContent);
+
         api.MapGet("/replicas", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
             Results.Json(await services.Deployments.ListReplicasAsync(context.RequestAborted), Json)))
             .Describe("Every replica with its state")
@@ -342,6 +386,13 @@ public static class ControlPlaneApi
     }
 
     public const int MaxReplicas = 1000;
+
+    /// <summary>Publishes the route table now (a key change must reach gateways without waiting for a reconciler pass).</summary>
+    private static Task PublishAsync(ControlPlaneServices services, CancellationToken cancellationToken)
+    {
+        services.TriggerReconcile();
+        return services.PublishRoutes?.Invoke(cancellationToken) ?? Task.CompletedTask;
+    }
 
     private static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string summary, string? description = null)
     {
@@ -550,7 +601,7 @@ public static class ControlPlaneApi
             return (null, problems);
         }
 
-        var deployment = new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape) { Placement = placement };
+        var deployment = new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape) { Placement = placement, Public = spec.Public ?? false };
         if (requireFeasible && services.Clouds is { Count: > 0 } all)
         {
             // Feasible on empty clouds, or it never will be: refused now with the constraint and the shortfall.

@@ -57,14 +57,25 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentSto
     public async Task<RouteTable> PassAsync(CancellationToken cancellationToken)
     {
         await reconciler.ReconcileOnceAsync(cancellationToken);
+        return await PublishAsync(cancellationToken);
+    }
+
+    /// <summary>Publishes the route table from the store: each deployment's ready replicas, whether it is public, its live key hashes.</summary>
+    public async Task<RouteTable> PublishAsync(CancellationToken cancellationToken)
+    {
         var deployments = await store.ListAsync(cancellationToken);
         var replicas = await store.ListReplicasAsync(cancellationToken);
+        var keys = await store.ListKeysAsync(cancellationToken);
         return routes.Publish([.. deployments.Select(d => new Route(
             d.Name,
             d.Model,
             d.ModelVersion,
             [.. replicas.Where(r => r.Deployment == d.Name && r.State == ReplicaState.Ready && r.Endpoint is not null)
-                .Select(r => new RouteEndpoint(r.Id, r.Cloud, r.Endpoint!) { Region = regions?.GetValueOrDefault(r.Cloud) ?? string.Empty })]))]);
+                .Select(r => new RouteEndpoint(r.Id, r.Cloud, r.Endpoint!) { Region = regions?.GetValueOrDefault(r.Cloud) ?? string.Empty })])
+        {
+            Public = d.Public,
+            KeyHashes = [.. keys.Where(k => k.Deployment == d.Name && k.RevokedAt is null).Select(k => k.Hash)],
+        })]);
     }
 
     public void Dispose() => _trigger.Dispose();

@@ -10,10 +10,16 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
 {
     public PlacementConstraints Placement { get; init; } = new();
 
+    /// <summary>Anyone may call it through the gateway; otherwise callers need one of its keys.</summary>
+    public bool Public { get; init; }
+
     /// <summary>The planner's question for this deployment.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public PlacementSpec PlacementSpec => new(Placement, Replicas, Shape);
 }
+
+/// <summary>An inference key of a deployment: never the key itself, only its SHA-256.</summary>
+public sealed record DeploymentKey(string Id, string Deployment, string Description, string Hash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
 /// <summary>How deployments' placement constraints are stored: camelCase, enums as strings.</summary>
 internal static class DeploymentJson
@@ -75,6 +81,15 @@ public interface IDeploymentStore
     Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default);
 
     Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a key's hash for a deployment.</summary>
+    Task AddKeyAsync(DeploymentKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>Revokes a live key; false when the deployment has no such live key.</summary>
+    Task<bool> RevokeKeyAsync(string deployment, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Every key, revoked ones included, oldest first.</summary>
+    Task<IReadOnlyList<DeploymentKey>> ListKeysAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Desired deployments and observed replicas in the SQLite file.</summary>
@@ -82,8 +97,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 {
     public async Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $at)
-        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, updated_at = $at;
+        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, public, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $public, $at)
+        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, public = $public, updated_at = $at;
         """,
         cancellationToken,
         ("$name", deployment.Name),
@@ -91,16 +106,55 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         ("$version", deployment.ModelVersion),
         ("$replicas", deployment.Replicas),
         ("$shape", deployment.Shape),
-        ("$placement", JsonSerializer.Serialize(deployment.Placement, DeploymentJson.Options)));
+        ("$placement", JsonSerializer.Serialize(deployment.Placement, DeploymentJson.Options)),
+        ("$public", deployment.Public ? 1 : 0));
 
-    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
-        await ExecuteAsync("DELETE FROM deployments WHERE name = $name;", cancellationToken, ("$name", name)) == 1;
+    /// <summary>Deletes the deployment and its keys.</summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var deleted = await ExecuteAsync("DELETE FROM deployments WHERE name = $name;", cancellationToken, ("$name", name)) == 1;
+        await ExecuteAsync("DELETE FROM deployment_keys WHERE deployment = $name;", cancellationToken, ("$name", name));
+        return deleted;
+    }
+
+    public async Task AddKeyAsync(DeploymentKey key, CancellationToken cancellationToken = default) => await ExecuteAsync(
+        "INSERT INTO deployment_keys (id, deployment, hash, description, created_at) VALUES ($id, $deployment, $hash, $description, $created);",
+        cancellationToken,
+        ("$id", key.Id),
+        ("$deployment", key.Deployment),
+        ("$hash", key.Hash),
+        ("$description", key.Description),
+        ("$created", key.CreatedAt.ToString("O", CultureInfo.InvariantCulture)));
+
+    public async Task<bool> RevokeKeyAsync(string deployment, string id, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("UPDATE deployment_keys SET revoked_at = $at WHERE id = $id AND deployment = $deployment AND revoked_at IS NULL;", cancellationToken, ("$id", id), ("$deployment", deployment)) == 1;
+
+    public async Task<IReadOnlyList<DeploymentKey>> ListKeysAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, deployment, description, hash, created_at, revoked_at FROM deployment_keys ORDER BY created_at, id;";
+        var keys = new List<DeploymentKey>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(new DeploymentKey(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
+                reader.IsDBNull(5) ? null : DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture)));
+        }
+
+        return keys;
+    }
 
     public async Task<IReadOnlyList<Deployment>> ListAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json FROM deployments ORDER BY name;";
+        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json, public FROM deployments ORDER BY name;";
         var deployments = new List<Deployment>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -108,6 +162,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
             deployments.Add(new Deployment(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4))
             {
                 Placement = reader.IsDBNull(5) ? new() : JsonSerializer.Deserialize<PlacementConstraints>(reader.GetString(5), DeploymentJson.Options) ?? new(),
+                Public = reader.GetInt64(6) != 0,
             });
         }
 

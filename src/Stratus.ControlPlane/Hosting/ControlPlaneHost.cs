@@ -116,7 +116,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var blocks = new BlockList(time);
         var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
-        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks));
+        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync));
         await app.StartAsync(cancellationToken);
         return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds);
     }

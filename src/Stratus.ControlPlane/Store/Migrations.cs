@@ -78,6 +78,18 @@ public static class Migrations
         new(7, "replica_spot", """
             ALTER TABLE replicas ADD COLUMN spot INTEGER NOT NULL DEFAULT 0;
             """),
+        new(8, "deployment_keys", """
+            ALTER TABLE deployments ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+            CREATE TABLE deployment_keys (
+                id TEXT PRIMARY KEY,
+                deployment TEXT NOT NULL,
+                hash TEXT NOT NULL UNIQUE,
+                description TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT NULL
+            );
+            CREATE INDEX deployment_keys_by_deployment ON deployment_keys (deployment);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

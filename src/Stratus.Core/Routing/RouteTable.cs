@@ -7,8 +7,33 @@ public sealed record RouteEndpoint(string ReplicaId, string Cloud, Uri Address)
     public string Region { get; init; } = string.Empty;
 }
 
-/// <summary>Where a deployment's requests go: its model version and its ready replicas.</summary>
-public sealed record Route(string Deployment, string Model, int ModelVersion, IReadOnlyList<RouteEndpoint> Endpoints);
+/// <summary>Where a deployment's requests go: its model version and its ready replicas, and who may call it.</summary>
+public sealed record Route(string Deployment, string Model, int ModelVersion, IReadOnlyList<RouteEndpoint> Endpoints)
+{
+    /// <summary>Anyone may call a public deployment; a private one needs one of its keys.</summary>
+    public bool Public { get; init; }
+
+    /// <summary>SHA-256 (lower-case hex) of each live inference key of the deployment (<see cref="InferenceKeys.Hash"/>).</summary>
+    public IReadOnlyList<string> KeyHashes { get; init; } = [];
+}
+
+/// <summary>
+/// Per-deployment inference keys: <c>sk_ID_SECRET</c> with 256 random bits. Stores and gateways keep only the
+/// SHA-256, which is enough for random secrets, so a route table can carry them to gateways without the keys.
+/// </summary>
+public static class InferenceKeys
+{
+    public const string Prefix = "sk_";
+
+    public static (string Id, string Key) New()
+    {
+        var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+        var secret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return (id, $"{Prefix}{id}_{secret}");
+    }
+
+    public static string Hash(string key) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+}
 
 /// <summary>
 /// What gateways follow. The version only grows; a gateway asks for anything newer than the version it holds.
@@ -24,5 +49,7 @@ public sealed record RouteTable(long Version, IReadOnlyList<Route> Routes)
             pair.First.Deployment == pair.Second.Deployment &&
             pair.First.Model == pair.Second.Model &&
             pair.First.ModelVersion == pair.Second.ModelVersion &&
+            pair.First.Public == pair.Second.Public &&
+            pair.First.KeyHashes.Order(StringComparer.Ordinal).SequenceEqual(pair.Second.KeyHashes.Order(StringComparer.Ordinal)) &&
             pair.First.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal).SequenceEqual(pair.Second.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal)));
 }

@@ -46,9 +46,14 @@ public sealed class ClientCommandTests : IAsyncLifetime
         var replicas = deployed.GetProperty("replicas").EnumerateArray().ToList();
         Assert.Equal(["local-ap", "local-eu", "local-us"], replicas.Select(r => r.GetProperty("cloud").GetString()).Order());
 
-        // Through the gateway, the same answer a replica gives directly.
+        // Private by default: no key, no answer; with a key made for it, through the gateway, the same answer a
+        // replica gives directly.
         var request = Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json");
-        var answer = await RunJsonAsync("infer", "credit-risk", "-i", "@" + request);
+        var (keylessExit, keyless) = await _system.RunAsync("infer", "credit-risk", "-i", "@" + request);
+        Assert.Equal(ExitCodes.Unauthorized, keylessExit);
+        Assert.Contains("is private", Assert.Single(keyless.Errors), StringComparison.Ordinal);
+        var key = (await RunJsonAsync("key", "create", "credit-risk", "--description", "tests")).GetProperty("key").GetString()!;
+        var answer = await RunJsonAsync("infer", "credit-risk", "-i", "@" + request, "--key", key);
         using var direct = new HttpClient { BaseAddress = new Uri(replicas[0].GetProperty("endpoint").GetString()!) };
         using var directResponse = await direct.PostAsync("v2/models/credit-risk/infer", new StringContent(await File.ReadAllTextAsync(request), Encoding.UTF8, "application/json"));
         var expected = await directResponse.Content.ReadFromJsonAsync<JsonElement>();
@@ -85,10 +90,10 @@ public sealed class ClientCommandTests : IAsyncLifetime
         await Stratus.Testing.Eventually.HoldsAsync(() => _system.RunningReplicas() == 0, "every replica drained and stopped");
 
         var actions = (await RunJsonAsync("audit", "list")).EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
-        Assert.Equal(["model.push", "deployment.create", "deployment.update", "deployment.delete"], actions);
+        Assert.Equal(["model.push", "deployment.create", "key.create", "deployment.update", "deployment.delete"], actions);
         var (verifyExit, verify) = await _system.RunAsync("audit", "verify");
         Assert.Equal(0, verifyExit);
-        Assert.Contains("intact: 4 entries", verify.Output, StringComparison.Ordinal);
+        Assert.Contains("intact: 5 entries", verify.Output, StringComparison.Ordinal);
     }
 
     [Fact]

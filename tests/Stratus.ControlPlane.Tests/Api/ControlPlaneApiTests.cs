@@ -409,4 +409,38 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
             paths.GetProperty("/api/v1/deployments/{name}").GetProperty("put").GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
     }
+
+    [Fact]
+    public async Task Keys_CreatedListedRevokedAuditedAndNeverShownAgain()
+    {
+        await PushCreditRiskAsync();
+        using (await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","replicas":1}""")))
+        {
+        }
+
+        using var created = await SendAsync(HttpMethod.Post, "api/v1/deployments/risk/keys", _deployer, JsonBody("""{"description":"mobile app"}"""));
+        using var byViewer = await SendAsync(HttpMethod.Post, "api/v1/deployments/risk/keys", _viewer, JsonBody("{}"));
+        using var forGhost = await SendAsync(HttpMethod.Post, "api/v1/deployments/ghost/keys", _deployer, JsonBody("{}"));
+        var body = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var key = body.GetProperty("key").GetString()!;
+        var id = body.GetProperty("id").GetString()!;
+        var listed = await (await SendAsync(HttpMethod.Get, "api/v1/deployments/risk/keys", _viewer)).Content.ReadAsStringAsync();
+        using var revoked = await SendAsync(HttpMethod.Delete, $"api/v1/deployments/risk/keys/{id}", _deployer);
+        using var again = await SendAsync(HttpMethod.Delete, $"api/v1/deployments/risk/keys/{id}", _deployer);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.StartsWith($"sk_{id}_", key, StringComparison.Ordinal);
+        await ProblemAsync(byViewer, HttpStatusCode.Forbidden);
+        await ProblemAsync(forGhost, HttpStatusCode.NotFound);
+        Assert.Contains("mobile app", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, listed, StringComparison.Ordinal);
+        Assert.DoesNotContain(InferenceKeys.Hash(key), listed, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        await ProblemAsync(again, HttpStatusCode.NotFound);
+        var keys = await _services.Deployments.ListKeysAsync();
+        Assert.Equal(InferenceKeys.Hash(key), Assert.Single(keys).Hash);
+        Assert.NotNull(keys[0].RevokedAt);
+        Assert.Equal(["model.push", "deployment.create", "key.create", "key.revoke"], (await _services.Audit.ListAsync()).Select(e => e.Action));
+        Assert.DoesNotContain(await _services.Audit.ListAsync(), e => (e.After ?? string.Empty).Contains(key, StringComparison.Ordinal));
+    }
 }

@@ -78,6 +78,27 @@ public abstract class DeploymentStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Keys_AreAddedRevokedOnceAndGoWithTheirDeployment()
+    {
+        await Store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small") { Public = true });
+        var at = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        await Store.AddKeyAsync(new DeploymentKey("k1", "risk", "app", "aa11", at, null));
+        await Store.AddKeyAsync(new DeploymentKey("k2", "risk", "batch", "bb22", at.AddSeconds(1), null));
+
+        Assert.True(await Store.RevokeKeyAsync("risk", "k1"));
+        Assert.False(await Store.RevokeKeyAsync("risk", "k1"));
+        Assert.False(await Store.RevokeKeyAsync("fraud", "k2"));
+        var keys = await Store.ListKeysAsync();
+        Assert.Equal(["k1", "k2"], keys.Select(k => k.Id));
+        Assert.NotNull(keys[0].RevokedAt);
+        Assert.Equal(("batch", "bb22", at.AddSeconds(1), (DateTimeOffset?)null), (keys[1].Description, keys[1].Hash, keys[1].CreatedAt, keys[1].RevokedAt));
+        Assert.True(Assert.Single(await Store.ListAsync()).Public);
+
+        await Store.DeleteAsync("risk");
+        Assert.Empty(await Store.ListKeysAsync());
+    }
+
+    [Fact]
     public async Task ConcurrentWriters_AllLand()
     {
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Store.PutReplicaAsync(Replica($"r-{i:00}", "risk"))));
