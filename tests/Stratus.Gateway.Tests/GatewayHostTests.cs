@@ -21,12 +21,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     {
         for (var i = 0; i < 2; i++)
         {
-            var replica = ReplicaHost.Create(
-                new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0 },
-                logging => logging.SetMinimumLevel(LogLevel.Warning));
-            await replica.StartAsync();
-            await replica.ModelLoaded;
-            _replicas.Add(replica);
+            await AddReplicaAsync(TimeSpan.Zero);
         }
 
         _gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0 }, _routes, logging => logging.SetMinimumLevel(LogLevel.Critical));
@@ -34,6 +29,18 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     }
 
     public void Dispose() => _client?.Dispose();
+
+    /// <summary>A real replica of the credit-risk model serving as "risk", optionally emulating a far-away cloud.</summary>
+    private async Task<ReplicaHost> AddReplicaAsync(TimeSpan latency)
+    {
+        var replica = ReplicaHost.Create(
+            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0, EmulatedLatency = latency },
+            logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await replica.StartAsync();
+        await replica.ModelLoaded;
+        _replicas.Add(replica);
+        return replica;
+    }
 
     public async Task DisposeAsync()
     {
@@ -133,12 +140,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Regions_TheMeasuredNearestIsPreferredAndTheFarOneTakesOverWhenItGoes()
     {
-        var far = ReplicaHost.Create(
-            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0, EmulatedLatency = TimeSpan.FromMilliseconds(40) },
-            logging => logging.SetMinimumLevel(LogLevel.Warning));
-        await far.StartAsync();
-        await far.ModelLoaded;
-        _replicas.Add(far);
+        var far = await AddReplicaAsync(TimeSpan.FromMilliseconds(40));
         await PublishAndWaitAsync(new Route("risk", "credit-risk", 1,
         [
             new RouteEndpoint("risk-near", "cloud-near", _replicas[0].Address) { Region = "near" },
@@ -237,12 +239,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Limits_BodySizeRateAndTimeout_EachGiveAClearError()
     {
-        var slow = ReplicaHost.Create(
-            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0, EmulatedLatency = TimeSpan.FromMilliseconds(1500) },
-            logging => logging.SetMinimumLevel(LogLevel.Warning));
-        await slow.StartAsync();
-        await slow.ModelLoaded;
-        _replicas.Add(slow);
+        var slow = await AddReplicaAsync(TimeSpan.FromMilliseconds(1500));
         var routes = new ScriptedRoutes();
         routes.Publish([Risk(0), new Route("slow", "credit-risk", 1, [new RouteEndpoint("slow-0", "cloud-0", slow.Address)]) { Public = true }]);
         await using var gateway = await GatewayHost.StartAsync(
