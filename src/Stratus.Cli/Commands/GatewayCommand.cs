@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
+using Stratus.Core.Routing;
 using Stratus.Gateway;
 
 namespace Stratus.Cli.Commands;
@@ -16,13 +17,21 @@ internal sealed class GatewayCommand : Command
         var region = new Option<string>("--region") { Description = "The gateway's own region, preferred among regions of equal measured latency." };
         Options.Add(host);
         Options.Add(port);
+        var routes = new Option<FileInfo>("--routes") { Description = "Serve a fixed route table from this JSON file (the shape of GET /api/v1/routes) instead of following a control plane." };
         Options.Add(region);
+        Options.Add(routes);
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             GatewayHost gateway;
             try
             {
-                gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), Region = parse.GetValue(region) }, session.Client, cancellationToken: cancellationToken);
+                IRouteSource source = parse.GetValue(routes) is { } file ? new StaticRouteSource(file.FullName) : session.Client;
+                gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), Region = parse.GetValue(region) }, source, cancellationToken: cancellationToken);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or FileNotFoundException)
+            {
+                interaction.Error($"cannot read the route table: {e.Message}");
+                return ExitCodes.InvalidArguments;
             }
             catch (IOException e)
             {
@@ -34,7 +43,8 @@ internal sealed class GatewayCommand : Command
             {
                 interaction.Line("Stratus gateway");
                 interaction.Field("inference", $"{gateway.Address}v2/models/{{deployment}}/infer");
-                interaction.Field("routes", $"from {session.Client.Server}api/v1/routes");
+                interaction.Field("routes", parse.GetValue(routes) is { } fixedRoutes ? $"fixed, from {fixedRoutes.FullName}" : $"from {session.Client.Server}api/v1/routes");
+                interaction.Line($"ready at {gateway.Address}");
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);
