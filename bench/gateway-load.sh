@@ -7,7 +7,8 @@
 #   nginx   - nginx with `least_conn` and keep-alive upstreams over the same two replicas.
 # Prints a markdown table on stdout (progress on stderr); raw output goes to bench/out/gateway-*.
 # Environment: DURATION (s per measured run, 10), WARMUP (s of unmeasured load before each, 2),
-#   FIRST_WARMUP (s of load through each target before any measurement, 5), CONNECTIONS ("1 8 64").
+#   FIRST_WARMUP (s of load through each target before any measurement, 5), CONNECTIONS ("1 8 64"),
+#   GATEWAY_ENV (NAME=VALUE settings for the gateway process only, e.g. DOTNET_gcServer=1).
 set -euo pipefail
 
 DURATION=${DURATION:-10}
@@ -70,7 +71,7 @@ cat >"$OUT/gateway-routes.json" <<JSON
                 {"replicaId": "r2", "cloud": "local", "region": "local", "address": "http://127.0.0.1:${PORT[r2]}/"}]}]}
 JSON
 PORT[gateway]=$(pick_port)
-"$STRATUS" gateway --routes "$OUT/gateway-routes.json" --port "${PORT[gateway]}" --region local >"$OUT/gateway-gateway.log" 2>&1 &
+env ${GATEWAY_ENV:-} "$STRATUS" gateway --routes "$OUT/gateway-routes.json" --port "${PORT[gateway]}" --region local >"$OUT/gateway-gateway.log" 2>&1 &
 CHILDREN+=("$!")
 
 PORT[nginx]=$(pick_port)

@@ -22,9 +22,9 @@ public sealed class AccessStep : IDisposable
     {
         _options = options;
         _routes = routes;
-        _limiter = PartitionedRateLimiter.Create<string, string>(caller => RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
+        _limiter = PartitionedRateLimiter.Create<string, string>(caller => options.RateLimitPerSecond <= 0 ? RateLimitPartition.GetNoLimiter(caller) : RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
         {
-            TokenLimit = Math.Max(1, options.RateLimitBurst),
+            TokenLimit = Math.Max(1, options.RateLimitBurst > 0 ? options.RateLimitBurst : 2 * options.RateLimitPerSecond),
             TokensPerPeriod = Math.Max(1, options.RateLimitPerSecond),
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
@@ -70,7 +70,7 @@ public sealed class AccessStep : IDisposable
         if (!lease.IsAcquired)
         {
             context.Response.Headers.RetryAfter = "1";
-            await RefuseAsync(context, StatusCodes.Status429TooManyRequests, $"rate limit: at most {_options.RateLimitPerSecond} requests per second per caller (bursts of {_options.RateLimitBurst})");
+            await RefuseAsync(context, StatusCodes.Status429TooManyRequests, $"rate limit: at most {_options.RateLimitPerSecond} requests per second per caller");
             return;
         }
 

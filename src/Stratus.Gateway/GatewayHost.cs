@@ -40,11 +40,11 @@ public sealed class GatewayOptions
     /// <summary>Largest request body forwarded (413 beyond).</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
-    /// <summary>Requests per second each caller (a key; an address for public deployments) may send.</summary>
-    public int RateLimitPerSecond { get; set; } = 1000;
+    /// <summary>Requests per second each caller (a key; an address for public deployments) may send; 0 for no limit.</summary>
+    public int RateLimitPerSecond { get; set; }
 
-    /// <summary>How many requests a caller may send at once above the rate.</summary>
-    public int RateLimitBurst { get; set; } = 2000;
+    /// <summary>How many requests a caller may send at once above the rate (default: twice the rate).</summary>
+    public int RateLimitBurst { get; set; }
 }
 
 /// <summary>

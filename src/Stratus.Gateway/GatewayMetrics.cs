@@ -31,10 +31,14 @@ public sealed class GatewayMetrics
 
     public void Attempt(string deployment, string region, DestinationState destination, string outcome, TimeSpan elapsed)
     {
+        // Label lookups cost more than the increments: the children are cached per label set.
         var version = destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.VersionKey) ?? string.Empty;
-        _attempts.WithLabels(deployment, version, region, destination.DestinationId, outcome).Inc();
-        _latency.WithLabels(deployment, region).Observe(elapsed.TotalSeconds);
+        _attemptChildren.GetOrAdd((deployment, version, region, destination.DestinationId, outcome), key => _attempts.WithLabels(key.Item1, key.Item2, key.Item3, key.Item4, key.Item5)).Inc();
+        _latencyChildren.GetOrAdd((deployment, region), key => _latency.WithLabels(key.Item1, key.Item2)).Observe(elapsed.TotalSeconds);
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string, string, string), Counter.Child> _attemptChildren = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), Histogram.Child> _latencyChildren = new();
 
     public void Retried(string deployment) => _retries.WithLabels(deployment).Inc();
 

@@ -26,6 +26,19 @@ public sealed class RegionAwareLoadBalancingPolicy(RegionLatencies latencies, Ga
             return null;
         }
 
+        // The common case, one region: no grouping, no allocation.
+        var first = RegionOf(availableDestinations[0]);
+        var single = true;
+        for (var i = 1; i < availableDestinations.Count && single; i++)
+        {
+            single = RegionOf(availableDestinations[i]) == first;
+        }
+
+        if (single)
+        {
+            return TwoChoices(availableDestinations);
+        }
+
         var regions = availableDestinations.GroupBy(RegionOf).ToList();
         if (regions.Count > 1 && regions.FirstOrDefault(g => latencies.TryClaimMeasurement(g.Key)) is { } due)
         {

@@ -18,15 +18,29 @@ internal sealed class GatewayCommand : Command
         Options.Add(host);
         Options.Add(port);
         var routes = new Option<FileInfo>("--routes") { Description = "Serve a fixed route table from this JSON file (the shape of GET /api/v1/routes) instead of following a control plane." };
+        var rateLimit = new Option<int>("--rate-limit") { Description = "Requests per second per caller (a key, or an address for public deployments); 0 for none." };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body forwarded (413 beyond).", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var timeout = new Option<int>("--timeout-ms") { Description = "A request's deadline, retries included (504 beyond).", DefaultValueFactory = _ => 30_000 };
         Options.Add(region);
         Options.Add(routes);
+        Options.Add(rateLimit);
+        Options.Add(maxBody);
+        Options.Add(timeout);
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             GatewayHost gateway;
             try
             {
                 IRouteSource source = parse.GetValue(routes) is { } file ? new StaticRouteSource(file.FullName) : session.Client;
-                gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), Region = parse.GetValue(region) }, source, cancellationToken: cancellationToken);
+                gateway = await GatewayHost.StartAsync(new GatewayOptions
+                {
+                    Host = parse.GetValue(host)!,
+                    Port = parse.GetValue(port),
+                    Region = parse.GetValue(region),
+                    RateLimitPerSecond = parse.GetValue(rateLimit),
+                    MaxRequestBodyBytes = parse.GetValue(maxBody),
+                    RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
+                }, source, cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or FileNotFoundException)
             {
