@@ -16,7 +16,13 @@ public sealed record DeploymentInfo(string Name, string Model, int ModelVersion,
     public PlacementConstraints? Placement { get; init; }
 
     public bool Public { get; init; }
+
+    /// <summary>The traffic split between model versions; empty when the deployment's version takes it all.</summary>
+    public IReadOnlyList<TrafficShare> Traffic { get; init; } = [];
 }
+
+/// <summary>A model version's share of traffic, in percent, and its own replica count if it has one.</summary>
+public sealed record TrafficShare(int Version, int Weight, int? Replicas);
 
 /// <summary>An inference key as listed: never the key.</summary>
 public sealed record KeySummary(string Id, string Deployment, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
@@ -31,6 +37,9 @@ public sealed record PlacementStatusInfo(PlacementPlan Plan, IReadOnlyList<Block
 public sealed record ReplicaInfo(string Id, string Deployment, string Cloud, string Shape, string State, string? Reason, Uri? Endpoint, DateTimeOffset? DrainUntil)
 {
     public bool Spot { get; init; }
+
+    /// <summary>The model version it serves (0 on records from before traffic splits: the deployment's).</summary>
+    public int ModelVersion { get; init; }
 }
 
 public sealed record DeploymentStatusInfo(DeploymentInfo Deployment, int ReadyReplicas, IReadOnlyList<ReplicaInfo> Replicas)

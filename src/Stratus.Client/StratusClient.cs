@@ -95,6 +95,10 @@ public sealed class StratusClient : IRouteSource, IDisposable
     public Task<DeploymentInfo> ScaleAsync(string name, int replicas, CancellationToken cancellationToken = default) =>
         SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/scale", JsonContent.Create(new { replicas }, options: Json), cancellationToken);
 
+    /// <summary>Splits traffic between model versions: (version, weight in percent, optional replicas); empty for none.</summary>
+    public Task<DeploymentInfo> SetTrafficAsync(string name, IReadOnlyList<(int Version, int Weight, int? Replicas)> splits, CancellationToken cancellationToken = default) =>
+        SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/traffic", JsonContent.Create(splits.Select(s => new { version = s.Version, weight = s.Weight, replicas = s.Replicas }), options: Json), cancellationToken);
+
     public Task DeleteDeploymentAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync<object>(HttpMethod.Delete, $"deployments/{Escape(name)}", null, cancellationToken);
 

@@ -31,10 +31,10 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     public void Dispose() => _client?.Dispose();
 
     /// <summary>A real replica of the credit-risk model serving as "risk", optionally emulating a far-away cloud.</summary>
-    private async Task<ReplicaHost> AddReplicaAsync(TimeSpan latency)
+    private async Task<ReplicaHost> AddReplicaAsync(TimeSpan latency, string version = "1")
     {
         var replica = ReplicaHost.Create(
-            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = "1", Port = 0, EmulatedLatency = latency },
+            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = version, Port = 0, EmulatedLatency = latency },
             logging => logging.SetMinimumLevel(LogLevel.Warning));
         await replica.StartAsync();
         await replica.ModelLoaded;
@@ -268,6 +268,38 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
         Assert.Contains("did not answer within 0.5 s", await timedOut.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
         Assert.Contains(HttpStatusCode.OK, statuses);
+    }
+
+    [Fact]
+    public async Task TrafficSplit_FollowsTheWeightsAndAVersionedPathGoesToThatVersion()
+    {
+        var canary = await AddReplicaAsync(TimeSpan.Zero, version: "2");
+        await PublishAndWaitAsync(new Route("risk", "credit-risk", 1,
+        [
+            new RouteEndpoint("risk-v1", "cloud-0", _replicas[0].Address) { ModelVersion = 1 },
+            new RouteEndpoint("risk-v2", "cloud-0", canary.Address) { ModelVersion = 2 },
+        ]) { Public = true, Weights = [new VersionWeight(1, 80), new VersionWeight(2, 20)] });
+
+        const int Requests = 500;
+        var byVersion = new Dictionary<string, int>();
+        for (var i = 0; i < Requests; i++)
+        {
+            using var response = await InferAsync();
+            var version = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("model_version").GetString()!;
+            byVersion[version] = byVersion.GetValueOrDefault(version) + 1;
+        }
+
+        // 20% of 500 is 100, with a standard deviation of about 9: five of them either side.
+        Assert.InRange(byVersion.GetValueOrDefault("2"), 55, 145);
+        Assert.Equal(Requests, byVersion.Values.Sum());
+        for (var i = 0; i < 10; i++)
+        {
+            using var pinned = await _client.PostAsync("v2/models/risk/versions/2/infer", new StringContent(Request, Encoding.UTF8, "application/json"));
+            Assert.Equal("2", (await pinned.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("model_version").GetString());
+        }
+
+        using var missing = await _client.PostAsync("v2/models/risk/versions/7/infer", new StringContent(Request, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, missing.StatusCode);
     }
 
     /// <summary>A route source the test publishes to, with a long-poll like the control plane's, that can be made to fail.</summary>

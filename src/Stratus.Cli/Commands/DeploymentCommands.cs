@@ -255,6 +255,31 @@ internal sealed class DeploymentCommand : Command
         }, cancellationToken));
         Subcommands.Add(scale);
 
+        var trafficName = new Argument<string>("name");
+        var splits = new Argument<string[]>("splits") { Description = "VERSION=WEIGHT[:REPLICAS] for each version, weights summing to 100 (none: all traffic to the deployment's version)." };
+        var traffic = new Command("traffic", "Split traffic between model versions (canary, A/B): e.g. 1=90 2=10:1.") { trafficName, splits };
+        var trafficWaiting = WaitOptions.Create();
+        trafficWaiting.AddTo(traffic);
+        traffic.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            var parsed = new List<(int, int, int?)>();
+            foreach (var text in parse.GetValue(splits) ?? [])
+            {
+                var match = System.Text.RegularExpressions.Regex.Match(text, @"^(\d+)=(\d+)(?::(\d+))?$");
+                if (!match.Success)
+                {
+                    interaction.Error($"'{text}' is not VERSION=WEIGHT[:REPLICAS]");
+                    return ExitCodes.InvalidArguments;
+                }
+
+                parsed.Add((int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), match.Groups[3].Success ? int.Parse(match.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) : null));
+            }
+
+            var deployment = await session.Client.SetTrafficAsync(parse.GetValue(trafficName)!, parsed, cancellationToken);
+            return await trafficWaiting.AfterChangeAsync(parse, session, deployment, cancellationToken);
+        }, cancellationToken));
+        Subcommands.Add(traffic);
+
         var deleteName = new Argument<string>("name");
         var delete = new Command("delete", "Delete a deployment: its replicas leave the route table, drain, and stop.") { deleteName };
         delete.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
@@ -282,10 +307,15 @@ internal sealed class DeploymentCommand : Command
             }
         }
 
-        var table = Output.Table("REPLICA", "CLOUD", "KIND", "STATE", "ENDPOINT", "REASON");
+        if (d.Traffic.Count > 0)
+        {
+            console.WriteLine("traffic: " + string.Join(", ", d.Traffic.Select(t => $"version {t.Version} {t.Weight}%" + (t.Replicas is { } n ? $" ({n} replicas)" : string.Empty))));
+        }
+
+        var table = Output.Table("REPLICA", "VERSION", "CLOUD", "KIND", "STATE", "ENDPOINT", "REASON");
         foreach (var r in status.Replicas)
         {
-            table.Row(r.Id, r.Cloud, r.Spot ? "spot" : "on-demand", r.State, r.Endpoint, r.Reason);
+            table.Row(r.Id, r.ModelVersion == 0 ? d.ModelVersion : r.ModelVersion, r.Cloud, r.Spot ? "spot" : "on-demand", r.State, r.Endpoint, r.Reason);
         }
 
         console.Write(table);
@@ -310,15 +340,16 @@ internal sealed record WaitOptions(Option<bool> NoWait, Option<int> TimeoutSecon
         if (!parse.GetValue(NoWait))
         {
             var timeout = TimeSpan.FromSeconds(parse.GetValue(TimeoutSeconds));
+            var wanted = deployment.Traffic.Count == 0 ? deployment.Replicas : deployment.Traffic.Sum(t => t.Replicas ?? deployment.Replicas);
             if (session.Format == OutputFormat.Table)
             {
                 await session.Console.WhileAsync(
-                    $"waiting for {deployment.Replicas} ready replica(s) of {deployment.Name}",
-                    () => session.Client.WaitForReadyAsync(deployment.Name, deployment.Replicas, timeout, cancellationToken));
+                    $"waiting for {wanted} ready replica(s) of {deployment.Name}",
+                    () => session.Client.WaitForReadyAsync(deployment.Name, wanted, timeout, cancellationToken));
             }
             else
             {
-                await session.Client.WaitForReadyAsync(deployment.Name, deployment.Replicas, timeout, cancellationToken);
+                await session.Client.WaitForReadyAsync(deployment.Name, wanted, timeout, cancellationToken);
             }
         }
 

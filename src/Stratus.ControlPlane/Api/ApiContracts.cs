@@ -15,6 +15,9 @@ public sealed record DeploymentSpec(string? Name, string? Model, int? Version, i
 
     /// <summary>Anyone may call it through the gateway; false (the default) requires one of its keys.</summary>
     public bool? Public { get; init; }
+
+    /// <summary>Split traffic between model versions (weights in percent, summing to 100), each with its own replicas.</summary>
+    public IReadOnlyList<TrafficSplit>? Traffic { get; init; }
 }
 
 /// <summary>The body of <c>POST /api/v1/deployments/{name}/keys</c>.</summary>

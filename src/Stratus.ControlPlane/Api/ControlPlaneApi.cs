@@ -176,6 +176,35 @@ public static class ControlPlaneApi
             .Accepts<ScaleRequest>("application/json")
             .Produces<Deployment>();
 
+        api.MapPost("/deployments/{name}/traffic", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
+        {
+            var (splits, malformed) = await ReadJsonAsync<List<TrafficSplit>>(context);
+            if (malformed is not null)
+            {
+                return malformed;
+            }
+
+            if (await FindAsync(services, name, context.RequestAborted) is not { } before)
+            {
+                return NoSuchDeployment(name);
+            }
+
+            var problems = await TrafficProblemsAsync(services, before.Model, splits ?? [], context.RequestAborted);
+            if (problems.Count > 0)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid traffic split", string.Join("; ", problems));
+            }
+
+            var after = before with { Traffic = splits ?? [] };
+            await services.Deployments.PutAsync(after, context.RequestAborted);
+            await services.Audit.AppendAsync(actor, "deployment.traffic", name, Serialize(before), Serialize(after), context.RequestAborted);
+            services.TriggerReconcile();
+            return Results.Json(after, Json);
+        }))
+            .Describe("Split a deployment's traffic between model versions", "A list of {version, weight (percent, summing to 100), replicas?}; an empty list sends all traffic to the deployment's version. Each version runs its own replicas; gateways pick a version by weight.")
+            .Accepts<TrafficSplit[]>("application/json")
+            .Produces<Deployment>();
+
         api.MapPost("/deployments/{name}/plan", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
         {
             var (spec, malformed) = await ReadJsonAsync<DeploymentSpec>(context);
@@ -529,6 +558,42 @@ public static class ControlPlaneApi
 
     private static IResult NoSuchDeployment(string name) => Problem(StatusCodes.Status404NotFound, "no such deployment", $"deployment '{name}' does not exist");
 
+    /// <summary>What is wrong with a traffic split: weights must be 0..100 and sum to 100, versions distinct and in the registry.</summary>
+    private static async Task<List<string>> TrafficProblemsAsync(ControlPlaneServices services, string model, IReadOnlyList<TrafficSplit> traffic, CancellationToken cancellationToken)
+    {
+        var problems = new List<string>();
+        if (traffic.Count == 0)
+        {
+            return problems;
+        }
+
+        if (traffic.Any(t => t is null || t.Weight is < 0 or > 100 || t.Replicas is < 0 or > MaxReplicas))
+        {
+            problems.Add($"each traffic entry needs a 'version', a 'weight' from 0 to 100 and, optionally, 'replicas' from 0 to {MaxReplicas}");
+            return problems;
+        }
+
+        if (traffic.Sum(t => t.Weight) != 100)
+        {
+            problems.Add($"traffic weights must sum to 100, not {traffic.Sum(t => t.Weight)}");
+        }
+
+        if (traffic.Select(t => t.Version).Distinct().Count() != traffic.Count)
+        {
+            problems.Add("each version may appear once in 'traffic'");
+        }
+
+        foreach (var split in traffic)
+        {
+            if (await services.Models.GetAsync(model, split.Version, cancellationToken) is null)
+            {
+                problems.Add($"traffic names model {model} version {split.Version}, which is not in the registry");
+            }
+        }
+
+        return problems;
+    }
+
     /// <summary>The deployment a spec asks for, or every problem with it.</summary>
     private static async Task<(Deployment? Deployment, List<string> Problems)> ValidateAsync(string name, DeploymentSpec? spec, ControlPlaneServices services, CancellationToken cancellationToken, bool requireFeasible = true)
     {
@@ -601,7 +666,14 @@ public static class ControlPlaneApi
             return (null, problems);
         }
 
-        var deployment = new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape) { Placement = placement, Public = spec.Public ?? false };
+        var traffic = spec.Traffic ?? [];
+        problems.AddRange(await TrafficProblemsAsync(services, spec.Model!, traffic, cancellationToken));
+        if (problems.Count > 0)
+        {
+            return (null, problems);
+        }
+
+        var deployment = new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape) { Placement = placement, Public = spec.Public ?? false, Traffic = traffic };
         if (requireFeasible && services.Clouds is { Count: > 0 } all)
         {
             // Feasible on empty clouds, or it never will be: refused now with the constraint and the shortfall.

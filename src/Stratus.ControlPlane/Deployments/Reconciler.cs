@@ -151,27 +151,55 @@ public sealed partial class Reconciler(
             records.Remove(failed.Id);
         }
 
-        var version = await registry.GetAsync(deployment.Model, deployment.ModelVersion, cancellationToken);
+        // Each model version the traffic split names is placed as its own group of replicas.
+        var groups = deployment.VersionGroups;
+        for (var g = 0; g < groups.Count; g++)
+        {
+            await PlaceGroupAsync(deployment, groups[g].Version, groups[g].Replicas, primary: g == 0, records, running, now, cancellationToken);
+        }
+
+        // Replicas of a version no longer in the split drain.
+        var versions = groups.Select(group => group.Version).ToHashSet();
+        foreach (var stale in running.Values
+            .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining && !versions.Contains(VersionOf(deployment, rec)))
+            .ToList())
+        {
+            var drained = await DrainAsync(records[stale.Handle.ReplicaId], $"version {VersionOf(deployment, records[stale.Handle.ReplicaId])} is no longer in the traffic split", now, cancellationToken);
+            records[drained.Id] = drained;
+        }
+    }
+
+    /// <summary>The model version a replica serves (records from before traffic splits serve the deployment's).</summary>
+    private static int VersionOf(Deployment deployment, ReplicaRecord record) => record.ModelVersion == 0 ? deployment.ModelVersion : record.ModelVersion;
+
+    private async Task PlaceGroupAsync(Deployment deployment, int modelVersion, int replicas, bool primary, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var version = await registry.GetAsync(deployment.Model, modelVersion, cancellationToken);
         if (version is null)
         {
-            await store.PutReplicaAsync(Failed(deployment, "-", $"model {deployment.Model} version {deployment.ModelVersion} is not in the registry"), cancellationToken);
+            await store.PutReplicaAsync(Failed(deployment, "-", $"model {deployment.Model} version {modelVersion} is not in the registry") with { ModelVersion = modelVersion }, cancellationToken);
             return;
         }
 
         var usable = clouds.Where(c => providers.ContainsKey(c.Name)).ToList();
+        var spec = new PlacementSpec(deployment.Placement, replicas, deployment.Shape);
         for (var attempt = 0; attempt < PlacementAttempts; attempt++)
         {
             var mine = running.Values
-                .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining)
+                .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining && VersionOf(deployment, rec) == modelVersion)
                 .ToList();
             var others = running.Values.Where(r => r.Handle.Shape == deployment.Shape && !mine.Contains(r)).GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count());
-            var plan = Planner.Plan(new PlacementInput(deployment.PlacementSpec, usable)
+            var plan = Planner.Plan(new PlacementInput(spec, usable)
             {
                 Current = mine.GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count()),
                 UsedByOthers = others,
                 Blocks = _blocks.Active(),
             });
-            Statuses.Set(deployment.Name, new PlacementStatus(plan, _blocks.Active(), now));
+            if (primary)
+            {
+                Statuses.Set(deployment.Name, new PlacementStatus(plan, _blocks.Active(), now));
+            }
+
             if (!plan.Feasible)
             {
                 LogUnplaced(logger, deployment.Name, plan.Infeasible!);
@@ -187,7 +215,7 @@ public sealed partial class Reconciler(
                     for (var i = 0; i < missing; i++)
                     {
                         // Written before any launch begins, so every replica this pass will start is owned and visible as pending.
-                        var record = new ReplicaRecord(NewId(deployment), deployment.Name, item.Cloud, deployment.Shape, ReplicaState.Pending, null, null) { Spot = spot };
+                        var record = new ReplicaRecord(NewId(deployment), deployment.Name, item.Cloud, deployment.Shape, ReplicaState.Pending, null, null) { Spot = spot, ModelVersion = modelVersion };
                         await store.PutReplicaAsync(record, cancellationToken);
                         records[record.Id] = record;
                         launches.Add(LaunchOneAsync(deployment, version, record, running, records, cancellationToken));
@@ -197,7 +225,7 @@ public sealed partial class Reconciler(
 
             if ((await Task.WhenAll(launches)).All(launched => launched))
             {
-                await DrainExtrasAsync(deployment, plan, records, running, now, cancellationToken);
+                await DrainExtrasAsync(deployment, plan, [.. mine.Select(m => m.Handle.ReplicaId), .. running.Keys.Where(id => records.TryGetValue(id, out var rec) && rec.Deployment == deployment.Name && VersionOf(deployment, rec) == modelVersion)], records, running, now, cancellationToken);
                 return;
             }
         }
@@ -251,10 +279,11 @@ public sealed partial class Reconciler(
     }
 
     /// <summary>Drains, per cloud and kind (on-demand, spot), the replicas beyond what the plan keeps there: ones not ready yet first.</summary>
-    private async Task DrainExtrasAsync(Deployment deployment, PlacementPlan plan, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task DrainExtrasAsync(Deployment deployment, PlacementPlan plan, IReadOnlyCollection<string> groupIds, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var mine = running.Values
-            .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining)
+            .Where(r => groupIds.Contains(r.Handle.ReplicaId) && records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.State != ReplicaState.Draining)
+            .DistinctBy(r => r.Handle.ReplicaId)
             .ToList();
         foreach (var group in mine.GroupBy(r => (r.Handle.Cloud, records[r.Handle.ReplicaId].Spot)))
         {

@@ -71,9 +71,10 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentSto
             d.Model,
             d.ModelVersion,
             [.. replicas.Where(r => r.Deployment == d.Name && r.State == ReplicaState.Ready && r.Endpoint is not null)
-                .Select(r => new RouteEndpoint(r.Id, r.Cloud, r.Endpoint!) { Region = regions?.GetValueOrDefault(r.Cloud) ?? string.Empty })])
+                .Select(r => new RouteEndpoint(r.Id, r.Cloud, r.Endpoint!) { Region = regions?.GetValueOrDefault(r.Cloud) ?? string.Empty, ModelVersion = r.ModelVersion == 0 ? d.ModelVersion : r.ModelVersion })])
         {
             Public = d.Public,
+            Weights = [.. d.Traffic.Select(t => new VersionWeight(t.Version, t.Weight))],
             KeyHashes = [.. keys.Where(k => k.Deployment == d.Name && k.RevokedAt is null).Select(k => k.Hash)],
         })]);
     }

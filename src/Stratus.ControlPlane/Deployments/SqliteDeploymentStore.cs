@@ -13,10 +13,30 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
     /// <summary>Anyone may call it through the gateway; otherwise callers need one of its keys.</summary>
     public bool Public { get; init; }
 
+    /// <summary>
+    /// How traffic splits between model versions, each with its own replicas (its count, or the deployment's);
+    /// empty when <see cref="ModelVersion"/> takes it all.
+    /// </summary>
+    public IReadOnlyList<TrafficSplit> Traffic { get; init; } = [];
+
+    /// <summary>The model versions to run and how many replicas of each.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<(int Version, int Replicas)> VersionGroups =>
+        Traffic.Count == 0 ? [(ModelVersion, Replicas)] : [.. Traffic.Select(t => (t.Version, t.Replicas ?? Replicas))];
+
+    public bool Equals(Deployment? other) =>
+        other is not null && Name == other.Name && Model == other.Model && ModelVersion == other.ModelVersion && Replicas == other.Replicas &&
+        Shape == other.Shape && Public == other.Public && Placement == other.Placement && Traffic.SequenceEqual(other.Traffic);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Model, ModelVersion, Replicas, Shape, Public, Placement, Traffic.Count);
+
     /// <summary>The planner's question for this deployment.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public PlacementSpec PlacementSpec => new(Placement, Replicas, Shape);
 }
+
+/// <summary>A model version's share of a deployment's traffic (percent) and, optionally, its own replica count.</summary>
+public sealed record TrafficSplit(int Version, int Weight, int? Replicas = null);
 
 /// <summary>An inference key of a deployment: never the key itself, only its SHA-256.</summary>
 public sealed record DeploymentKey(string Id, string Deployment, string Description, string Hash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
@@ -57,6 +77,9 @@ public sealed record ReplicaRecord(string Id, string Deployment, string Cloud, s
 
     /// <summary>A spot replica (cheaper, may be reclaimed) rather than on-demand, as the plan placed it.</summary>
     public bool Spot { get; init; }
+
+    /// <summary>The model version it serves; 0 for records from before traffic splits (the deployment's version).</summary>
+    public int ModelVersion { get; init; }
 }
 
 /// <summary>
@@ -97,8 +120,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 {
     public async Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, public, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $public, $at)
-        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, public = $public, updated_at = $at;
+        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, public, traffic_json, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $public, $traffic, $at)
+        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, public = $public, traffic_json = $traffic, updated_at = $at;
         """,
         cancellationToken,
         ("$name", deployment.Name),
@@ -107,7 +130,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         ("$replicas", deployment.Replicas),
         ("$shape", deployment.Shape),
         ("$placement", JsonSerializer.Serialize(deployment.Placement, DeploymentJson.Options)),
-        ("$public", deployment.Public ? 1 : 0));
+        ("$public", deployment.Public ? 1 : 0),
+        ("$traffic", JsonSerializer.Serialize(deployment.Traffic, DeploymentJson.Options)));
 
     /// <summary>Deletes the deployment and its keys.</summary>
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
@@ -154,7 +178,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json, public FROM deployments ORDER BY name;";
+        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json, public, traffic_json FROM deployments ORDER BY name;";
         var deployments = new List<Deployment>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -163,6 +187,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
             {
                 Placement = reader.IsDBNull(5) ? new() : JsonSerializer.Deserialize<PlacementConstraints>(reader.GetString(5), DeploymentJson.Options) ?? new(),
                 Public = reader.GetInt64(6) != 0,
+                Traffic = reader.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<TrafficSplit>>(reader.GetString(7), DeploymentJson.Options) ?? [],
             });
         }
 
@@ -173,7 +198,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, deployment, cloud, shape, state, reason, endpoint, drain_until, spot FROM replicas ORDER BY deployment, id;";
+        command.CommandText = "SELECT id, deployment, cloud, shape, state, reason, endpoint, drain_until, spot, model_version FROM replicas ORDER BY deployment, id;";
         var replicas = new List<ReplicaRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -189,6 +214,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
             {
                 DrainUntil = reader.IsDBNull(7) ? null : DateTimeOffset.Parse(reader.GetString(7), CultureInfo.InvariantCulture),
                 Spot = reader.GetInt64(8) != 0,
+                ModelVersion = reader.GetInt32(9),
             });
         }
 
@@ -197,8 +223,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 
     public async Task PutReplicaAsync(ReplicaRecord replica, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, drain_until, spot, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $drain, $spot, $at)
-        ON CONFLICT (id) DO UPDATE SET state = $state, reason = $reason, endpoint = $endpoint, drain_until = $drain, spot = $spot, updated_at = $at;
+        INSERT INTO replicas (id, deployment, cloud, shape, state, reason, endpoint, drain_until, spot, model_version, updated_at) VALUES ($id, $deployment, $cloud, $shape, $state, $reason, $endpoint, $drain, $spot, $version, $at)
+        ON CONFLICT (id) DO UPDATE SET state = $state, reason = $reason, endpoint = $endpoint, drain_until = $drain, spot = $spot, model_version = $version, updated_at = $at;
         """,
         cancellationToken,
         ("$id", replica.Id),
@@ -209,7 +235,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         ("$reason", replica.Reason),
         ("$endpoint", replica.Endpoint?.ToString()),
         ("$drain", replica.DrainUntil?.ToString("O", CultureInfo.InvariantCulture)),
-        ("$spot", replica.Spot ? 1 : 0));
+        ("$spot", replica.Spot ? 1 : 0),
+        ("$version", replica.ModelVersion));
 
     public async Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("DELETE FROM replicas WHERE id = $id;", cancellationToken, ("$id", id));

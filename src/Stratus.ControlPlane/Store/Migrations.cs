@@ -90,6 +90,10 @@ public static class Migrations
             );
             CREATE INDEX deployment_keys_by_deployment ON deployment_keys (deployment);
             """),
+        new(9, "traffic_split", """
+            ALTER TABLE deployments ADD COLUMN traffic_json TEXT NULL;
+            ALTER TABLE replicas ADD COLUMN model_version INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

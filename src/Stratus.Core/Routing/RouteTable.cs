@@ -5,7 +5,13 @@ public sealed record RouteEndpoint(string ReplicaId, string Cloud, Uri Address)
 {
     /// <summary>The cloud's region, for region-aware balancing.</summary>
     public string Region { get; init; } = string.Empty;
+
+    /// <summary>The model version this replica serves; 0 means the route's <see cref="Route.ModelVersion"/>.</summary>
+    public int ModelVersion { get; init; }
 }
+
+/// <summary>A version's share of a deployment's traffic, in percent.</summary>
+public sealed record VersionWeight(int Version, int Weight);
 
 /// <summary>Where a deployment's requests go: its model version and its ready replicas, and who may call it.</summary>
 public sealed record Route(string Deployment, string Model, int ModelVersion, IReadOnlyList<RouteEndpoint> Endpoints)
@@ -15,6 +21,9 @@ public sealed record Route(string Deployment, string Model, int ModelVersion, IR
 
     /// <summary>SHA-256 (lower-case hex) of each live inference key of the deployment (<see cref="InferenceKeys.Hash"/>).</summary>
     public IReadOnlyList<string> KeyHashes { get; init; } = [];
+
+    /// <summary>How traffic splits between model versions (canary, A/B); empty when one version takes it all.</summary>
+    public IReadOnlyList<VersionWeight> Weights { get; init; } = [];
 }
 
 /// <summary>
@@ -50,6 +59,7 @@ public sealed record RouteTable(long Version, IReadOnlyList<Route> Routes)
             pair.First.Model == pair.Second.Model &&
             pair.First.ModelVersion == pair.Second.ModelVersion &&
             pair.First.Public == pair.Second.Public &&
+            pair.First.Weights.SequenceEqual(pair.Second.Weights) &&
             pair.First.KeyHashes.Order(StringComparer.Ordinal).SequenceEqual(pair.Second.KeyHashes.Order(StringComparer.Ordinal)) &&
             pair.First.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal).SequenceEqual(pair.Second.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal)));
 }

@@ -209,4 +209,28 @@ public sealed class ClientCommandTests : IAsyncLifetime
         Assert.Equal(("local-ap", 1, 2), (placed.GetProperty("cloud").GetString(), placed.GetProperty("onDemand").GetInt32(), placed.GetProperty("spot").GetInt32()));
         Assert.Equal(0, (await RunJsonAsync("deployment", "list")).GetArrayLength());
     }
+
+    [Fact]
+    public async Task Traffic_SplitBetweenTwoVersions_ReachesBothThroughTheGateway()
+    {
+        await PushAsync();
+        await _system.RunAsync("model", "push", Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), "--name", "credit-risk");
+        await RunJsonAsync("deploy", "risk", "--model", "credit-risk", "--version", "1", "--replicas", "1", "--public");
+
+        var split = await RunJsonAsync("deployment", "traffic", "risk", "1=50", "2=50:1");
+
+        Assert.Equal(2, split.GetProperty("readyReplicas").GetInt32());
+        Assert.Equal([1, 2], split.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("modelVersion").GetInt32()).Order());
+        var request = Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json");
+        var versions = new HashSet<string>();
+        for (var i = 0; i < 60 && versions.Count < 2; i++)
+        {
+            versions.Add((await RunJsonAsync("infer", "risk", "-i", "@" + request)).GetProperty("model_version").GetString()!);
+        }
+
+        Assert.Equal(["1", "2"], versions.Order());
+        var (badExit, bad) = await _system.RunAsync("deployment", "traffic", "risk", "1=50", "2=60");
+        Assert.Equal(ExitCodes.Failure, badExit);
+        Assert.Contains("sum to 100, not 110", Assert.Single(bad.Errors), StringComparison.Ordinal);
+    }
 }

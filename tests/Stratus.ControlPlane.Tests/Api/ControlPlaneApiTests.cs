@@ -443,4 +443,40 @@ public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         Assert.Equal(["model.push", "deployment.create", "key.create", "key.revoke"], (await _services.Audit.ListAsync()).Select(e => e.Action));
         Assert.DoesNotContain(await _services.Audit.ListAsync(), e => (e.After ?? string.Empty).Contains(key, StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("""[{"version":1,"weight":90},{"version":2,"weight":20}]""", "traffic weights must sum to 100, not 110")]
+    [InlineData("""[{"version":1,"weight":50},{"version":1,"weight":50}]""", "each version may appear once")]
+    [InlineData("""[{"version":1,"weight":50},{"version":9,"weight":50}]""", "model credit-risk version 9, which is not in the registry")]
+    [InlineData("""[{"version":1,"weight":150}]""", "a 'weight' from 0 to 100")]
+    public async Task Traffic_BadSplit_IsRefusedWithTheReasonAndChangesNothing(string body, string expected)
+    {
+        await PushCreditRiskAsync();
+        await PushCreditRiskAsync();
+        using (await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","version":1,"replicas":1}""")))
+        {
+        }
+
+        using var response = await SendAsync(HttpMethod.Post, "api/v1/deployments/risk/traffic", _deployer, JsonBody(body));
+
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(Assert.Single(await _services.Deployments.ListAsync()).Traffic);
+    }
+
+    [Fact]
+    public async Task Traffic_GoodSplit_IsStoredAndAudited()
+    {
+        await PushCreditRiskAsync();
+        await PushCreditRiskAsync();
+        using (await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","version":1,"replicas":2}""")))
+        {
+        }
+
+        using var response = await SendAsync(HttpMethod.Post, "api/v1/deployments/risk/traffic", _deployer, JsonBody("""[{"version":1,"weight":90},{"version":2,"weight":10,"replicas":1}]"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([new TrafficSplit(1, 90), new TrafficSplit(2, 10, 1)], Assert.Single(await _services.Deployments.ListAsync()).Traffic);
+        Assert.Equal("deployment.traffic", (await _services.Audit.ListAsync())[^1].Action);
+    }
 }

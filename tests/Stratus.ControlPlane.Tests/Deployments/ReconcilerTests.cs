@@ -409,6 +409,36 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Equal(ready.Select(r => r.Id).Order(), (await ReadyAsync("risk")).Select(r => r.Id).Order());
     }
 
+    [Fact]
+    public async Task TrafficSplit_RunsEachVersionsReplicasAndPublishesTheWeights()
+    {
+        await using (var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx")))
+        {
+            await _registry.PushAsync("credit-risk", model, "admin");
+        }
+
+        var routes = new Stratus.ControlPlane.Routing.RouteTablePublisher(TimeProvider.System);
+        using var loop = new ReconcilerLoop(Reconciler(), _store, routes, TimeSpan.FromMinutes(10), NullLogger.Instance);
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small") { Traffic = [new(1, 90), new(2, 10, 1)] });
+
+        var table = await loop.PassAsync(CancellationToken.None);
+
+        var ready = await ReadyAsync("risk");
+        Assert.Equal(2, ready.Count(r => r.ModelVersion == 1));
+        Assert.Equal(1, ready.Count(r => r.ModelVersion == 2));
+        var route = Assert.Single(table.Routes);
+        Assert.Equal([new Stratus.Core.Routing.VersionWeight(1, 90), new Stratus.Core.Routing.VersionWeight(2, 10)], route.Weights);
+        Assert.Equal([1, 1, 2], route.Endpoints.Select(e => e.ModelVersion).Order());
+
+        // Version 2 promoted: the split goes away, version 1's replicas drain, version 2 runs the deployment's count.
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 2, 2, "cpu-small"));
+        await loop.PassAsync(CancellationToken.None);
+        table = await loop.PassAsync(CancellationToken.None);
+
+        Assert.Equal([2, 2], (await ReadyAsync("risk")).Select(r => r.ModelVersion));
+        Assert.Empty(Assert.Single(table.Routes).Weights);
+    }
+
     /// <summary>A cloud whose running replicas the test sets, counting launches (it launches nothing).</summary>
     private sealed class ScriptedProvider(string name) : ICloudProvider
     {
