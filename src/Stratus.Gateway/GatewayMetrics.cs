@@ -3,7 +3,7 @@ using Yarp.ReverseProxy.Model;
 
 namespace Stratus.Gateway;
 
-/// <summary>The gateway's Prometheus series: attempts by deployment, version, region, replica and outcome; latency; retries; ejections.</summary>
+/// <summary>The gateway's Prometheus series: attempts by deployment, version, region, replica and outcome; their latency by the same; retries; ejections.</summary>
 public sealed class GatewayMetrics
 {
     private readonly Counter _attempts;
@@ -21,8 +21,8 @@ public sealed class GatewayMetrics
             new CounterConfiguration { LabelNames = ["deployment", "version", "region", "replica", "outcome"] });
         _latency = factory.CreateHistogram(
             "stratus_gateway_attempt_duration_seconds",
-            "Time of one forwarding attempt, by deployment and region.",
-            new HistogramConfiguration { LabelNames = ["deployment", "region"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18) });
+            "Time of one forwarding attempt, by deployment, version, region and replica.",
+            new HistogramConfiguration { LabelNames = ["deployment", "version", "region", "replica"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18) });
         _retries = factory.CreateCounter("stratus_gateway_retries_total", "Requests sent again to another replica after an attempt that never reached a model.", new CounterConfiguration { LabelNames = ["deployment"] });
         _ejections = factory.CreateCounter("stratus_gateway_ejections_total", "Replicas taken out of traffic by passive health.", new CounterConfiguration { LabelNames = ["deployment", "replica"] });
     }
@@ -34,11 +34,11 @@ public sealed class GatewayMetrics
         // Label lookups cost more than the increments: the children are cached per label set.
         var version = destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.VersionKey) ?? string.Empty;
         _attemptChildren.GetOrAdd((deployment, version, region, destination.DestinationId, outcome), key => _attempts.WithLabels(key.Item1, key.Item2, key.Item3, key.Item4, key.Item5)).Inc();
-        _latencyChildren.GetOrAdd((deployment, region), key => _latency.WithLabels(key.Item1, key.Item2)).Observe(elapsed.TotalSeconds);
+        _latencyChildren.GetOrAdd((deployment, version, region, destination.DestinationId), key => _latency.WithLabels(key.Item1, key.Item2, key.Item3, key.Item4)).Observe(elapsed.TotalSeconds);
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string, string, string), Counter.Child> _attemptChildren = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), Histogram.Child> _latencyChildren = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string, string), Histogram.Child> _latencyChildren = new();
 
     public void Retried(string deployment) => _retries.WithLabels(deployment).Inc();
 

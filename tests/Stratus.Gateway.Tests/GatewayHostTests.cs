@@ -135,6 +135,9 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
 
         Assert.Empty(failures);
         Assert.Equal(300, answered);
+        var metrics = await _client.GetStringAsync("metrics");
+        Assert.Matches(@"stratus_gateway_retries_total\{deployment=""risk""\} [1-9]", metrics);
+        Assert.Contains("stratus_gateway_attempt_duration_seconds_count{deployment=\"risk\",version=\"1\",region=\"\",replica=\"risk-1\"}", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
