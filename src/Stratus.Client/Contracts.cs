@@ -45,6 +45,9 @@ public sealed record ReplicaInfo(string Id, string Deployment, string Cloud, str
 public sealed record DeploymentStatusInfo(DeploymentInfo Deployment, int ReadyReplicas, IReadOnlyList<ReplicaInfo> Replicas)
 {
     public PlacementStatusInfo? Placement { get; init; }
+
+    /// <summary>The autoscaler's last reason, for autoscaled deployments.</summary>
+    public string? Autoscaler { get; init; }
 }
 
 /// <summary>A token as listed: never its secret.</summary>

@@ -74,7 +74,15 @@ public sealed class AccessStep : IDisposable
             return;
         }
 
-        await next();
+        _options.Load.Started(deployment);
+        try
+        {
+            await next();
+        }
+        finally
+        {
+            _options.Load.Finished(deployment);
+        }
     }
 
     internal static Task RefuseAsync(HttpContext context, int status, string message)

@@ -45,6 +45,15 @@ public sealed class GatewayOptions
 
     /// <summary>How many requests a caller may send at once above the rate (default: twice the rate).</summary>
     public int RateLimitBurst { get; set; }
+
+    /// <summary>How long a request to a deployment scaled to zero is held while a replica starts (503 beyond).</summary>
+    public TimeSpan ColdStartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Requests held at once across deployments scaling from zero (503 beyond).</summary>
+    public int MaxHeldRequests { get; set; } = 1000;
+
+    /// <summary>Where requests in flight and completed are counted per deployment (an in-process autoscaler reads it).</summary>
+    public Stratus.Core.Scaling.DeploymentLoad Load { get; set; } = new();
 }
 
 /// <summary>
@@ -133,6 +142,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         var retry = app.Services.GetRequiredService<RetryStep>();
         var access = new AccessStep(options, () => follower.Current);
+        retry.Routes = () => follower.Current;
         app.MapReverseProxy(pipeline =>
         {
             pipeline.Use((context, next) => access.InvokeAsync(context, () => next(context)));

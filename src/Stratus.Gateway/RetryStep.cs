@@ -22,11 +22,28 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
     /// <summary>Set by the response transform when a replica answered 503: its body was held back so this step can retry.</summary>
     public const string RefusedKey = "stratus.refused";
 
+    private int _held;
+
+    /// <summary>The current route table (set by the host), to know which deployments scale from zero.</summary>
+    public Func<Stratus.Core.Routing.RouteTable>? Routes { get; set; }
+
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
         var proxy = context.Features.Get<IReverseProxyFeature>()!;
         var deployment = proxy.Cluster.Config.ClusterId;
         context.Request.EnableBuffering();
+        if (proxy.AvailableDestinations.Count == 0 && Routes?.Invoke().Routes.FirstOrDefault(r => r.Deployment == deployment) is { ScalesFromZero: true })
+        {
+            // Scaled to zero: hold the request (counted as load, so the autoscaler starts a replica) until one is ready.
+            if (!await HoldAsync(proxy, context.RequestAborted))
+            {
+                await FailAsync(context, $"deployment '{deployment}' is scaled to zero and no replica became ready within {options.ColdStartTimeout.TotalSeconds:0} s (or too many requests are waiting)");
+                return;
+            }
+
+            proxy.AvailableDestinations = proxy.Route.Cluster!.DestinationsState.AvailableDestinations;
+        }
+
         var candidates = proxy.AvailableDestinations;
         var tried = new List<DestinationState>();
         var started = Stopwatch.GetTimestamp();
@@ -95,6 +112,37 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
             context.Response.Clear();
             context.Request.Body.Position = 0;
             proxy.AvailableDestinations = remaining;
+        }
+    }
+
+    /// <summary>Waits (bounded in count and time) until the cluster has an available replica.</summary>
+    private async Task<bool> HoldAsync(IReverseProxyFeature proxy, CancellationToken aborted)
+    {
+        if (Interlocked.Increment(ref _held) > options.MaxHeldRequests)
+        {
+            Interlocked.Decrement(ref _held);
+            return false;
+        }
+
+        try
+        {
+            var deadline = Stopwatch.GetTimestamp();
+            while (proxy.Route.Cluster!.DestinationsState.AvailableDestinations.Count == 0)
+            {
+                if (Stopwatch.GetElapsedTime(deadline) > options.ColdStartTimeout)
+                {
+                    return false;
+                }
+
+                // YARP applies a new configuration asynchronously; its destination state has no change event to await.
+                await Task.Delay(20, aborted);
+            }
+
+            return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _held);
         }
     }
 

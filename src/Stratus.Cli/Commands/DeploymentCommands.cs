@@ -307,6 +307,11 @@ internal sealed class DeploymentCommand : Command
             }
         }
 
+        if (status.Autoscaler is { } reason)
+        {
+            console.WriteLine($"autoscaler: {reason}");
+        }
+
         if (d.Traffic.Count > 0)
         {
             console.WriteLine("traffic: " + string.Join(", ", d.Traffic.Select(t => $"version {t.Version} {t.Weight}%" + (t.Replicas is { } n ? $" ({n} replicas)" : string.Empty))));

@@ -63,11 +63,13 @@ internal sealed class UpCommand : Command
         var data = parse.GetValue(DataDirOption)!.FullName;
         var host = parse.GetValue(HostOption)!;
         Action<ILoggingBuilder>? logging = parse.GetValue(VerboseOption) ? b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information) : null;
+        // The gateway counts requests per deployment; the control plane's autoscaler reads the counts.
+        var load = new Stratus.Core.Scaling.DeploymentLoad();
         ControlPlaneHost controlPlane;
         try
         {
             controlPlane = await ControlPlaneHost.StartAsync(
-                new ControlPlaneOptions { DataDirectory = data, Host = host, Port = parse.GetValue(PortOption), CloudsFile = parse.GetValue(CloudsOption)?.FullName },
+                new ControlPlaneOptions { DataDirectory = data, Host = host, Port = parse.GetValue(PortOption), CloudsFile = parse.GetValue(CloudsOption)?.FullName, Load = load },
                 logging,
                 cancellationToken);
         }
@@ -85,7 +87,7 @@ internal sealed class UpCommand : Command
         GatewayHost gateway;
         try
         {
-            gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = host, Port = parse.GetValue(GatewayPortOption) }, controlPlane.Routes, logging, cancellationToken);
+            gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = host, Port = parse.GetValue(GatewayPortOption), Load = load }, controlPlane.Routes, logging, cancellationToken);
         }
         catch (IOException e)
         {

@@ -18,6 +18,9 @@ public sealed record DeploymentSpec(string? Name, string? Model, int? Version, i
 
     /// <summary>Split traffic between model versions (weights in percent, summing to 100), each with its own replicas.</summary>
     public IReadOnlyList<TrafficSplit>? Traffic { get; init; }
+
+    /// <summary>Let the autoscaler size the deployment within these bounds ('replicas' is then the starting size).</summary>
+    public Stratus.Core.Scaling.AutoscalingSpec? Autoscaling { get; init; }
 }
 
 /// <summary>The body of <c>POST /api/v1/deployments/{name}/keys</c>.</summary>
@@ -48,4 +51,7 @@ public sealed record NewToken(string Id, string Role, string Description, string
 public sealed record DeploymentStatus(Deployment Deployment, int ReadyReplicas, IReadOnlyList<ReplicaRecord> Replicas)
 {
     public PlacementStatus? Placement { get; init; }
+
+    /// <summary>The autoscaler's last reason, for autoscaled deployments.</summary>
+    public string? Autoscaler { get; init; }
 }

@@ -32,7 +32,8 @@ public sealed record ControlPlaneServices(
     IReadOnlyDictionary<string, ICloudProvider>? Providers = null,
     PlacementStatuses? Placement = null,
     BlockList? Blocks = null,
-    Func<CancellationToken, Task>? PublishRoutes = null);
+    Func<CancellationToken, Task>? PublishRoutes = null,
+    IReadOnlyDictionary<string, Stratus.Core.Scaling.AutoscaleDecision>? Autoscaler = null);
 
 /// <summary>
 /// The control plane's REST API under <c>/api/v1</c>. Every call carries a bearer token whose role must allow it
@@ -548,7 +549,11 @@ public static class ControlPlaneApi
     private static DeploymentStatus Status(ControlPlaneServices services, Deployment deployment, IReadOnlyList<ReplicaRecord> replicas)
     {
         var mine = replicas.Where(r => r.Deployment == deployment.Name).ToList();
-        return new DeploymentStatus(deployment, mine.Count(r => r.State == ReplicaState.Ready), mine) { Placement = services.Placement?.Get(deployment.Name) };
+        return new DeploymentStatus(deployment, mine.Count(r => r.State == ReplicaState.Ready), mine)
+        {
+            Placement = services.Placement?.Get(deployment.Name),
+            Autoscaler = services.Autoscaler?.GetValueOrDefault(deployment.Name)?.Reason,
+        };
     }
 
     private static TokenView View(TokenInfo token) => new(token.Id, token.Role.ToWireName(), token.Description, token.CreatedAt, token.RevokedAt);
@@ -673,7 +678,17 @@ public static class ControlPlaneApi
             return (null, problems);
         }
 
-        var deployment = new Deployment(name, spec.Model!, version!.Value, spec.Replicas!.Value, shape) { Placement = placement, Public = spec.Public ?? false, Traffic = traffic };
+        if (spec.Autoscaling is { } autoscaling)
+        {
+            problems.AddRange(autoscaling.Problems());
+            if (problems.Count > 0)
+            {
+                return (null, problems);
+            }
+        }
+
+        var replicas = spec.Autoscaling is { } bounds ? Math.Clamp(spec.Replicas!.Value, bounds.MinReplicas, bounds.MaxReplicas) : spec.Replicas!.Value;
+        var deployment = new Deployment(name, spec.Model!, version!.Value, replicas, shape) { Placement = placement, Public = spec.Public ?? false, Traffic = traffic, Autoscaling = spec.Autoscaling };
         if (requireFeasible && services.Clouds is { Count: > 0 } all)
         {
             // Feasible on empty clouds, or it never will be: refused now with the constraint and the shortfall.

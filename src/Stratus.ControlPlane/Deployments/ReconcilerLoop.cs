@@ -75,6 +75,7 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentSto
         {
             Public = d.Public,
             Weights = [.. d.Traffic.Select(t => new VersionWeight(t.Version, t.Weight))],
+            ScalesFromZero = d.Autoscaling is { MinReplicas: 0 },
             KeyHashes = [.. keys.Where(k => k.Deployment == d.Name && k.RevokedAt is null).Select(k => k.Hash)],
         })]);
     }

@@ -19,6 +19,9 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
     /// </summary>
     public IReadOnlyList<TrafficSplit> Traffic { get; init; } = [];
 
+    /// <summary>When set, the autoscaler owns <see cref="Replicas"/> within these bounds.</summary>
+    public Stratus.Core.Scaling.AutoscalingSpec? Autoscaling { get; init; }
+
     /// <summary>The model versions to run and how many replicas of each.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<(int Version, int Replicas)> VersionGroups =>
@@ -26,7 +29,7 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
 
     public bool Equals(Deployment? other) =>
         other is not null && Name == other.Name && Model == other.Model && ModelVersion == other.ModelVersion && Replicas == other.Replicas &&
-        Shape == other.Shape && Public == other.Public && Placement == other.Placement && Traffic.SequenceEqual(other.Traffic);
+        Shape == other.Shape && Public == other.Public && Placement == other.Placement && Traffic.SequenceEqual(other.Traffic) && Autoscaling == other.Autoscaling;
 
     public override int GetHashCode() => HashCode.Combine(Name, Model, ModelVersion, Replicas, Shape, Public, Placement, Traffic.Count);
 
@@ -120,8 +123,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 {
     public async Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, public, traffic_json, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $public, $traffic, $at)
-        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, public = $public, traffic_json = $traffic, updated_at = $at;
+        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, public, traffic_json, autoscaling_json, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $public, $traffic, $autoscaling, $at)
+        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, public = $public, traffic_json = $traffic, autoscaling_json = $autoscaling, updated_at = $at;
         """,
         cancellationToken,
         ("$name", deployment.Name),
@@ -131,7 +134,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         ("$shape", deployment.Shape),
         ("$placement", JsonSerializer.Serialize(deployment.Placement, DeploymentJson.Options)),
         ("$public", deployment.Public ? 1 : 0),
-        ("$traffic", JsonSerializer.Serialize(deployment.Traffic, DeploymentJson.Options)));
+        ("$traffic", JsonSerializer.Serialize(deployment.Traffic, DeploymentJson.Options)),
+        ("$autoscaling", deployment.Autoscaling is null ? null : JsonSerializer.Serialize(deployment.Autoscaling, DeploymentJson.Options)));
 
     /// <summary>Deletes the deployment and its keys.</summary>
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
@@ -178,7 +182,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json, public, traffic_json FROM deployments ORDER BY name;";
+        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json, public, traffic_json, autoscaling_json FROM deployments ORDER BY name;";
         var deployments = new List<Deployment>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -188,6 +192,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
                 Placement = reader.IsDBNull(5) ? new() : JsonSerializer.Deserialize<PlacementConstraints>(reader.GetString(5), DeploymentJson.Options) ?? new(),
                 Public = reader.GetInt64(6) != 0,
                 Traffic = reader.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<TrafficSplit>>(reader.GetString(7), DeploymentJson.Options) ?? [],
+                Autoscaling = reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<Stratus.Core.Scaling.AutoscalingSpec>(reader.GetString(8), DeploymentJson.Options),
             });
         }
 

@@ -31,6 +31,9 @@ public sealed class ControlPlaneOptions
 
     public TimeSpan ReconcilePeriod { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Request counts per deployment from a gateway in this process; with it, autoscaled deployments are sized every second.</summary>
+    public Stratus.Core.Scaling.DeploymentLoad? Load { get; set; }
+
     /// <summary>How long a replica that is no longer wanted stays out of the route table, finishing its requests, before it stops.</summary>
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -50,7 +53,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     private readonly Task _looping;
     private readonly IReadOnlyList<LocalCloudProvider> _providers;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds)
+    private readonly Task _autoscaling;
+
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler)
     {
         _app = app;
         _loop = loop;
@@ -59,6 +64,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         Routes = routes;
         Clouds = clouds;
         _looping = Task.Run(() => _loop.RunAsync(_stopping.Token));
+        _autoscaling = autoscaler is null ? Task.CompletedTask : Task.Run(() => autoscaler.RunAsync(TimeSpan.FromSeconds(1), _stopping.Token));
     }
 
     public Uri Address => new(_app.Urls.First());
@@ -116,9 +122,12 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var blocks = new BlockList(time);
         var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
-        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync));
+        AutoscalerLoop? autoscaler = options.Load is { } load
+            ? new AutoscalerLoop(deployments, new SqliteAuditLog(database, time), load, clouds, loop.Trigger, time, logger)
+            : null;
+        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions));
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds);
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler);
     }
 
     /// <summary>
@@ -129,6 +138,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         await _looping;
+        await _autoscaling;
         await Task.WhenAll(_providers.Select(provider => provider.StopAllAsync(cancellationToken)));
     }
 
@@ -137,6 +147,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         await _looping;
+        await _autoscaling;
         await _app.StopAsync();
         await _app.DisposeAsync();
         _loop.Dispose();

@@ -94,6 +94,9 @@ public static class Migrations
             ALTER TABLE deployments ADD COLUMN traffic_json TEXT NULL;
             ALTER TABLE replicas ADD COLUMN model_version INTEGER NOT NULL DEFAULT 0;
             """),
+        new(10, "autoscaling", """
+            ALTER TABLE deployments ADD COLUMN autoscaling_json TEXT NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -24,6 +24,9 @@ public sealed record Route(string Deployment, string Model, int ModelVersion, IR
 
     /// <summary>How traffic splits between model versions (canary, A/B); empty when one version takes it all.</summary>
     public IReadOnlyList<VersionWeight> Weights { get; init; } = [];
+
+    /// <summary>The deployment may scale to zero: with no ready replica, gateways hold requests while one starts.</summary>
+    public bool ScalesFromZero { get; init; }
 }
 
 /// <summary>
@@ -59,6 +62,7 @@ public sealed record RouteTable(long Version, IReadOnlyList<Route> Routes)
             pair.First.Model == pair.Second.Model &&
             pair.First.ModelVersion == pair.Second.ModelVersion &&
             pair.First.Public == pair.Second.Public &&
+            pair.First.ScalesFromZero == pair.Second.ScalesFromZero &&
             pair.First.Weights.SequenceEqual(pair.Second.Weights) &&
             pair.First.KeyHashes.Order(StringComparer.Ordinal).SequenceEqual(pair.Second.KeyHashes.Order(StringComparer.Ordinal)) &&
             pair.First.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal).SequenceEqual(pair.Second.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal)));

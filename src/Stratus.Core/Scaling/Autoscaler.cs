@@ -135,7 +135,8 @@ public static class Autoscaler
 
         var lastTraffic = samples.Where(s => Load(s) > 0).Select(s => s.At).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
         var hasTraffic = samples.Any(s => s.At > now - spec.PanicWindow && Load(s) > 0);
-        if (spec.MinReplicas == 0 && spec.ScaleToZeroAfter is { } idle && !hasTraffic && lastTraffic < now - idle && !panicking)
+        var observedSince = samples.Count == 0 ? now : samples.Min(s => s.At);
+        if (spec.MinReplicas == 0 && spec.ScaleToZeroAfter is { } idle && !hasTraffic && lastTraffic < now - idle && observedSince <= now - idle && !panicking)
         {
             return new AutoscaleDecision(0, $"no traffic for {idle.TotalSeconds:0} s: scaled to zero", false, state);
         }

@@ -29,6 +29,7 @@ internal sealed class TestSystem : IAsyncDisposable
     public static async Task<TestSystem> StartAsync()
     {
         var data = Path.Combine(Path.GetTempPath(), $"stratus-cli-{Guid.NewGuid():N}");
+        var load = new Stratus.Core.Scaling.DeploymentLoad();
         var controlPlane = await ControlPlaneHost.StartAsync(
             new ControlPlaneOptions
             {
@@ -37,9 +38,10 @@ internal sealed class TestSystem : IAsyncDisposable
                 ReconcilePeriod = TimeSpan.FromMilliseconds(500),
                 DrainPeriod = TimeSpan.FromMilliseconds(500),
                 Replica = new ReplicaExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]),
+                Load = load,
             },
             _ => { });
-        var gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0 }, controlPlane.Routes, _ => { });
+        var gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0, Load = load }, controlPlane.Routes, _ => { });
         return new TestSystem(data, controlPlane, gateway);
     }
 
