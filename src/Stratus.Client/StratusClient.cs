@@ -65,8 +65,8 @@ public sealed class StratusClient : IRouteSource, IDisposable
         ApplyAsync(name, SpecJson(model, version, replicas, shape, placement, isPublic), cancellationToken);
 
     /// <summary>A deployment spec as the API takes it.</summary>
-    public static string SpecJson(string model, int? version, int replicas, string? shape, PlacementConstraints? placement, bool isPublic = false) =>
-        JsonSerializer.Serialize(new { model, version, replicas, shape, placement, @public = isPublic }, Json);
+    public static string SpecJson(string model, int? version, int replicas, string? shape, PlacementConstraints? placement, bool isPublic = false, Stratus.Core.Scaling.AutoscalingSpec? autoscaling = null) =>
+        JsonSerializer.Serialize(new { model, version, replicas, shape, placement, @public = isPublic, autoscaling }, Json);
 
     /// <summary>Creates an inference key for a deployment; the answer holds the key, shown this once.</summary>
     public Task<IssuedKey> CreateKeyAsync(string deployment, string? description = null, CancellationToken cancellationToken = default) =>

@@ -40,7 +40,7 @@ public sealed class AutoscalingTests(ITestOutputHelper output) : IAsyncLifetime,
     {
         await _client.ApplyAsync("auto", """
             {"model":"credit-risk","replicas":1,"public":true,"placement":{"allowedClouds":["local-ap"]},
-             "autoscaling":{"minReplicas":1,"maxReplicas":4,"targetPerReplica":2,"scaleDownDelay":"00:00:03","stableWindow":"00:00:06","panicWindow":"00:00:02"}}
+             "autoscaling":{"minReplicas":1,"maxReplicas":4,"targetPerReplica":13,"scaleDownDelay":"00:00:03","stableWindow":"00:00:06","panicWindow":"00:00:02"}}
             """);
         await _client.WaitForReadyAsync("auto", 1, TimeSpan.FromSeconds(60));
 
@@ -65,9 +65,15 @@ public sealed class AutoscalingTests(ITestOutputHelper output) : IAsyncLifetime,
             }
         }
 
+        // One caller: about one request in flight, well under a replica's target of 13, so nothing grows.
+        var single = Caller();
+        await Stratus.Testing.Eventually.HoldsAsync(() => Volatile.Read(ref answered) >= 20, "one caller's first 20 answers");
+        Assert.Equal(1, (await _client.GetDeploymentAsync("auto")).Deployment.Replicas);
+
+        // Fifty callers: about 50 in flight, 50 / 13 rounds up to 4, the maximum and all local-ap can hold.
         var clock = Stopwatch.StartNew();
-        var load = Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Caller()));
-        await Stratus.Testing.Eventually.HoldsAsync(async () => await ReadyAsync("auto") == 4, "8 callers scaled the deployment to 4 replicas");
+        var load = Task.WhenAll([single, .. Enumerable.Range(0, 49).Select(_ => Caller())]);
+        await Stratus.Testing.Eventually.HoldsAsync(async () => await ReadyAsync("auto") == 4, "50 callers scaled the deployment to 4 replicas");
         var up = clock.Elapsed;
 
         await stop.CancelAsync();
@@ -76,8 +82,9 @@ public sealed class AutoscalingTests(ITestOutputHelper output) : IAsyncLifetime,
         await Stratus.Testing.Eventually.HoldsAsync(async () => await ReadyAsync("auto") == 1 && (await _client.GetDeploymentAsync("auto")).Replicas.Count == 1, "the idle deployment scaled back to 1");
         var down = clock.Elapsed;
 
-        output.WriteLine($"1 -> 4 replicas in {up.TotalSeconds:0.0} s under 8 callers; back to 1 in {down.TotalSeconds:0.0} s after the load stopped; {answered} answered, {failures} failed");
+        output.WriteLine($"1 -> 4 replicas in {up.TotalSeconds:0.0} s after the step from 1 to 50 callers; back to 1 in {down.TotalSeconds:0.0} s after the load stopped; {answered} answered, {failures} failed");
         Assert.Equal(0, failures);
+        Assert.True((await _client.GetDeploymentAsync("auto")).Deployment.Replicas <= 4);
         Assert.True(down >= TimeSpan.FromSeconds(3), $"scaled down after {down.TotalSeconds:0.0} s, before the 3 s delay");
         var autoscaled = (await _client.ListAuditAsync()).Where(e => e.Action == "deployment.autoscale").ToList();
         Assert.Contains(autoscaled, e => e.After!.Contains("\"replicas\":4", StringComparison.Ordinal));

@@ -22,6 +22,8 @@ internal sealed class DeployCommand : Command
         var placement = PlacementOptions.Create();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the placement the planner would choose (and the rejected clouds, with reasons); change nothing." };
         var isPublic = new Option<bool>("--public") { Description = "Anyone may call it through the gateway (default: callers need a key, see 'stratus key')." };
+        var scaling = AutoscalingOptions.Create();
+        scaling.AddTo(this);
         var waiting = WaitOptions.Create();
         Arguments.Add(name);
         Options.Add(isPublic);
@@ -46,7 +48,7 @@ internal sealed class DeployCommand : Command
                 return ExitCodes.InvalidArguments;
             }
 
-            var spec = StratusClient.SpecJson(parse.GetValue(model) ?? deploymentName, parse.GetValue(version), parse.GetValue(replicas), parse.GetValue(shape), constraints, parse.GetValue(isPublic));
+            var spec = StratusClient.SpecJson(parse.GetValue(model) ?? deploymentName, parse.GetValue(version), parse.GetValue(replicas), parse.GetValue(shape), constraints, parse.GetValue(isPublic), scaling.Read(parse));
             if (parse.GetValue(dryRun))
             {
                 return PlanView.Show(session, await session.Client.PlanAsync(deploymentName, spec, cancellationToken));
@@ -56,6 +58,38 @@ internal sealed class DeployCommand : Command
             return await waiting.AfterChangeAsync(parse, session, deployment, cancellationToken);
         }, cancellationToken));
     }
+}
+
+/// <summary>The autoscaling flags of <c>deploy</c>: with --max-replicas, the autoscaler sizes the deployment.</summary>
+internal sealed record AutoscalingOptions(Option<int?> Min, Option<int?> Max, Option<double> Target, Option<bool> Qps, Option<int> UpDelay, Option<int> DownDelay, Option<int?> ToZero)
+{
+    public static AutoscalingOptions Create() => new(
+        new("--min-replicas") { Description = "Autoscaling: fewest replicas (0 allows scale to zero with --scale-to-zero-after)." },
+        new("--max-replicas") { Description = "Autoscaling: most replicas; turns the autoscaler on." },
+        new("--target") { Description = "Autoscaling: load per replica (requests in flight, or per second with --qps).", DefaultValueFactory = _ => 4 },
+        new("--qps") { Description = "Autoscaling: size by requests per second rather than requests in flight." },
+        new("--scale-up-delay") { Description = "Autoscaling: seconds a larger size must be wanted before it applies." },
+        new("--scale-down-delay") { Description = "Autoscaling: seconds over which the largest wanted size is kept.", DefaultValueFactory = _ => 30 },
+        new("--scale-to-zero-after") { Description = "Autoscaling: with --min-replicas 0, seconds without traffic before scaling to zero." });
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Min, Max, Target, Qps, UpDelay, DownDelay, ToZero })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public Stratus.Core.Scaling.AutoscalingSpec? Read(ParseResult parse) => parse.GetValue(Max) is not { } max ? null : new Stratus.Core.Scaling.AutoscalingSpec
+    {
+        MinReplicas = parse.GetValue(Min) ?? 1,
+        MaxReplicas = max,
+        TargetPerReplica = parse.GetValue(Target),
+        Metric = parse.GetValue(Qps) ? Stratus.Core.Scaling.ScalingMetric.Qps : Stratus.Core.Scaling.ScalingMetric.Concurrency,
+        ScaleUpDelay = TimeSpan.FromSeconds(parse.GetValue(UpDelay)),
+        ScaleDownDelay = TimeSpan.FromSeconds(parse.GetValue(DownDelay)),
+        ScaleToZeroAfter = parse.GetValue(ToZero) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+    };
 }
 
 /// <summary>The placement flags of <c>deploy</c>: the same constraints a spec's <c>placement</c> holds.</summary>
