@@ -458,42 +458,29 @@ public static class ControlPlaneApi
         return await action($"token:{token.Id}");
     }
 
-    private static async Task<IResult> SetOutageAsync(
+    private static Task<IResult> SetOutageAsync(
         HttpContext context,
         ControlPlaneServices services,
         IReadOnlyList<CloudSpec> clouds,
         IReadOnlyDictionary<string, ICloudProvider> providers,
         string name,
         string actor,
-        bool outage)
-    {
-        if (clouds.FirstOrDefault(c => c.Name == name) is not { } cloud)
+        bool outage) => EmulateAsync(context, services, clouds, providers, name, actor, outage ? "cloud.outage" : "cloud.restore", async emulation =>
         {
-            return Problem(StatusCodes.Status404NotFound, "no such cloud", $"cloud '{name}' is not in clouds.yaml");
-        }
+            var before = Serialize(new { State = emulation.IsOut ? "outage" : "up" });
+            if (outage)
+            {
+                await emulation.OutageAsync(context.RequestAborted);
+            }
+            else
+            {
+                emulation.Restore();
+            }
 
-        if (providers.GetValueOrDefault(name) is not IOutageEmulation emulation)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "not a local cloud", $"cloud '{name}' uses the {cloud.Provider} provider; outages can be emulated on local clouds only");
-        }
+            return (before, Serialize(new { State = outage ? "outage" : "up" }));
+        });
 
-        var before = emulation.IsOut ? "outage" : "up";
-        if (outage)
-        {
-            await emulation.OutageAsync(context.RequestAborted);
-        }
-        else
-        {
-            emulation.Restore();
-            services.Blocks?.Clear(name);
-        }
-
-        await services.Audit.AppendAsync(actor, outage ? "cloud.outage" : "cloud.restore", name, Serialize(new { State = before }), Serialize(new { State = outage ? "outage" : "up" }), context.RequestAborted);
-        services.TriggerReconcile();
-        return Results.Json(CloudStatus(cloud, emulation as ICloudProvider, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json);
-    }
-
-    private static async Task<IResult> SetRefusalAsync(
+    private static Task<IResult> SetRefusalAsync(
         HttpContext context,
         ControlPlaneServices services,
         IReadOnlyList<CloudSpec> clouds,
@@ -502,7 +489,26 @@ public static class ControlPlaneApi
         string actor,
         Action<IOutageEmulation> change,
         string action,
-        string? after)
+        string? after) => EmulateAsync(context, services, clouds, providers, name, actor, action, emulation =>
+        {
+            var before = Serialize(new { Refusing = emulation.Refusing });
+            change(emulation);
+            return Task.FromResult((before, after));
+        });
+
+    /// <summary>
+    /// Applies an emulated fault (or its end) to a local cloud, audits it with the state before and after, clears the
+    /// cloud's blocks once it is healthy again, and answers with the cloud's status.
+    /// </summary>
+    private static async Task<IResult> EmulateAsync(
+        HttpContext context,
+        ControlPlaneServices services,
+        IReadOnlyList<CloudSpec> clouds,
+        IReadOnlyDictionary<string, ICloudProvider> providers,
+        string name,
+        string actor,
+        string action,
+        Func<IOutageEmulation, Task<(string? Before, string? After)>> change)
     {
         if (clouds.FirstOrDefault(c => c.Name == name) is not { } cloud)
         {
@@ -511,17 +517,16 @@ public static class ControlPlaneApi
 
         if (providers.GetValueOrDefault(name) is not IOutageEmulation emulation)
         {
-            return Problem(StatusCodes.Status400BadRequest, "not a local cloud", $"cloud '{name}' uses the {cloud.Provider} provider; refusals can be emulated on local clouds only");
+            return Problem(StatusCodes.Status400BadRequest, "not a local cloud", $"cloud '{name}' uses the {cloud.Provider} provider; outages and refusals can be emulated on local clouds only");
         }
 
-        var before = emulation.Refusing;
-        change(emulation);
-        if (emulation.Refusing is null)
+        var (before, after) = await change(emulation);
+        if (!emulation.IsOut && emulation.Refusing is null)
         {
             services.Blocks?.Clear(name);
         }
 
-        await services.Audit.AppendAsync(actor, action, name, Serialize(new { Refusing = before }), after, context.RequestAborted);
+        await services.Audit.AppendAsync(actor, action, name, before, after, context.RequestAborted);
         services.TriggerReconcile();
         return Results.Json(CloudStatus(cloud, emulation as ICloudProvider, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json);
     }
