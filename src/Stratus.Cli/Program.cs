@@ -30,6 +30,7 @@ namespace Stratus.Cli
             root.Subcommands.Add(new CloudCommand(interaction, global));
             root.Subcommands.Add(new TokenCommand(interaction, global));
             root.Subcommands.Add(new KeyCommand(interaction, global));
+            root.Subcommands.Add(new RolloutCommand(interaction, global));
             root.Subcommands.Add(new AuditCommand(interaction, global));
             root.Subcommands.Add(new InferCommand(interaction, global));
             return root;

@@ -55,3 +55,9 @@ public sealed record TokenSummary(string Id, string Role, string Description, Da
 
 /// <summary>A token just created; <see cref="Token"/> is shown this once.</summary>
 public sealed record IssuedToken(string Id, string Role, string Description, string Token);
+
+/// <summary>A deployment's rollout: strategy (rolling, canary, blueGreen), versions, step, state and why.</summary>
+public sealed record RolloutInfo(string Deployment, string Strategy, int FromVersion, int ToVersion, int Replicas, int Step, DateTimeOffset StepStartedAt, string State, string Reason)
+{
+    public IReadOnlyList<int> Steps { get; init; } = [];
+}

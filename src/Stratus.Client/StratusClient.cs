@@ -99,6 +99,17 @@ public sealed class StratusClient : IRouteSource, IDisposable
     public Task<DeploymentInfo> SetTrafficAsync(string name, IReadOnlyList<(int Version, int Weight, int? Replicas)> splits, CancellationToken cancellationToken = default) =>
         SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/traffic", JsonContent.Create(splits.Select(s => new { version = s.Version, weight = s.Weight, replicas = s.Replicas }), options: Json), cancellationToken);
 
+    /// <summary>Starts a rollout to a model version: rolling, canary or blue-green.</summary>
+    public Task<RolloutInfo> StartRolloutAsync(string name, int version, string strategy, int? replicas = null, IReadOnlyList<int>? steps = null, int? stepSeconds = null, long? minRequests = null, CancellationToken cancellationToken = default) =>
+        SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout", JsonContent.Create(new { version, strategy, replicas, steps, stepSeconds, minRequests }, options: Json), cancellationToken);
+
+    public Task<RolloutInfo> GetRolloutAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<RolloutInfo>(HttpMethod.Get, $"deployments/{Escape(name)}/rollout", null, cancellationToken);
+
+    /// <summary>promote, pause, resume or rollback.</summary>
+    public Task<RolloutInfo> RolloutActionAsync(string name, string action, CancellationToken cancellationToken = default) =>
+        SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout/{Escape(action)}", null, cancellationToken);
+
     public Task DeleteDeploymentAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync<object>(HttpMethod.Delete, $"deployments/{Escape(name)}", null, cancellationToken);
 

@@ -91,6 +91,11 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
 
             if (!notReached || context.Response.HasStarted)
             {
+                if (destination is not null && int.TryParse(destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.VersionKey), System.Globalization.CultureInfo.InvariantCulture, out var version))
+                {
+                    options.Load.Result(deployment, version, error is null && context.Response.StatusCode < 400, Stopwatch.GetElapsedTime(started), DateTimeOffset.UtcNow);
+                }
+
                 return;
             }
 

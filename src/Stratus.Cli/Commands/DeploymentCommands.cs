@@ -24,6 +24,10 @@ internal sealed class DeployCommand : Command
         var isPublic = new Option<bool>("--public") { Description = "Anyone may call it through the gateway (default: callers need a key, see 'stratus key')." };
         var scaling = AutoscalingOptions.Create();
         scaling.AddTo(this);
+        var strategy = new Option<string>("--strategy") { Description = "Move an existing deployment to --version by rolling, canary or blue-green (a rollout; see 'stratus rollout')." };
+        var stepSeconds = new Option<int?>("--step-seconds") { Description = "Canary: seconds each weight step is observed (default 60)." };
+        Options.Add(strategy);
+        Options.Add(stepSeconds);
         var waiting = WaitOptions.Create();
         Arguments.Add(name);
         Options.Add(isPublic);
@@ -52,6 +56,19 @@ internal sealed class DeployCommand : Command
             if (parse.GetValue(dryRun))
             {
                 return PlanView.Show(session, await session.Client.PlanAsync(deploymentName, spec, cancellationToken));
+            }
+
+            if (parse.GetValue(strategy) is { } how)
+            {
+                if (parse.GetValue(version) is not { } to)
+                {
+                    interaction.Error("--strategy needs --version, the version to roll out");
+                    return ExitCodes.InvalidArguments;
+                }
+
+                var rollout = await session.Client.StartRolloutAsync(deploymentName, to, how, stepSeconds: parse.GetValue(stepSeconds), cancellationToken: cancellationToken);
+                session.Render(rollout, r => RolloutCommand.Show(interaction, r));
+                return ExitCodes.Success;
             }
 
             var deployment = await session.Client.ApplyAsync(deploymentName, spec, cancellationToken);

@@ -133,6 +133,10 @@ internal sealed class ReplicaCommand : Command
         PrintBanner(options, model, host.Address);
         if (readyFile is not null)
         {
+            // Before a provider routes traffic here, warm the HTTP path too (JIT, connections, first runs), so a new
+            // replica's first callers, and a canary's latency, do not pay for a cold process.
+            await WarmOverHttpAsync(model, host.Address, cancellationToken);
+
             // Written whole then renamed, so a reader never sees half a file.
             var json = $"{{\"pid\":{Environment.ProcessId},\"endpoint\":\"{host.Address}\"}}";
             var temporary = readyFile.FullName + ".tmp";
@@ -155,6 +159,26 @@ internal sealed class ReplicaCommand : Command
         }
 
         return ExitCodes.Success;
+    }
+
+    private static async Task WarmOverHttpAsync(ServedModel model, Uri address, CancellationToken cancellationToken)
+    {
+        const int Requests = 16;
+        var body = Stratus.Inference.Runtime.WarmUp.JsonRequest(model.Signature);
+        using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        for (var i = 0; i < Requests && DateTime.UtcNow < deadline; i++)
+        {
+            try
+            {
+                using var response = await client.PostAsync($"v2/models/{model.Name}/infer", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
+            }
+            catch (HttpRequestException)
+            {
+                // Warm-up is best effort; the replica is ready either way.
+                return;
+            }
+        }
     }
 
     private void PrintBanner(ReplicaOptions options, ServedModel model, Uri address)

@@ -55,3 +55,17 @@ public sealed record DeploymentStatus(Deployment Deployment, int ReadyReplicas, 
     /// <summary>The autoscaler's last reason, for autoscaled deployments.</summary>
     public string? Autoscaler { get; init; }
 }
+
+/// <summary>The body of <c>POST /api/v1/deployments/{name}/rollout</c>: move to a model version by a strategy.</summary>
+public sealed record RolloutRequest(int? Version, string? Strategy)
+{
+    /// <summary>Replicas of the new version while it runs beside the old (canary, blue-green); default: the deployment's.</summary>
+    public int? Replicas { get; init; }
+
+    /// <summary>Canary weights in percent, ending at 100 (default 10, 25, 50, 100).</summary>
+    public IReadOnlyList<int>? Steps { get; init; }
+
+    public int? StepSeconds { get; init; }
+
+    public long? MinRequests { get; init; }
+}

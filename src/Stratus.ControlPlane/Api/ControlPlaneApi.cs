@@ -33,7 +33,8 @@ public sealed record ControlPlaneServices(
     PlacementStatuses? Placement = null,
     BlockList? Blocks = null,
     Func<CancellationToken, Task>? PublishRoutes = null,
-    IReadOnlyDictionary<string, Stratus.Core.Scaling.AutoscaleDecision>? Autoscaler = null);
+    IReadOnlyDictionary<string, Stratus.Core.Scaling.AutoscaleDecision>? Autoscaler = null,
+    RolloutController? Rollouts = null);
 
 /// <summary>
 /// The control plane's REST API under <c>/api/v1</c>. Every call carries a bearer token whose role must allow it
@@ -205,6 +206,95 @@ public static class ControlPlaneApi
             .Describe("Split a deployment's traffic between model versions", "A list of {version, weight (percent, summing to 100), replicas?}; an empty list sends all traffic to the deployment's version. Each version runs its own replicas; gateways pick a version by weight.")
             .Accepts<TrafficSplit[]>("application/json")
             .Produces<Deployment>();
+
+        api.MapPost("/deployments/{name}/rollout", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
+        {
+            var (request, malformed) = await ReadJsonAsync<RolloutRequest>(context);
+            if (malformed is not null)
+            {
+                return malformed;
+            }
+
+            if (await FindAsync(services, name, context.RequestAborted) is not { } deployment)
+            {
+                return NoSuchDeployment(name);
+            }
+
+            var problems = new List<string>();
+            if (request?.Version is not { } version || await services.Models.GetAsync(deployment.Model, version, context.RequestAborted) is null)
+            {
+                problems.Add($"'version' must be a version of model {deployment.Model} in the registry");
+            }
+            else if (version == deployment.ModelVersion)
+            {
+                problems.Add($"deployment {name} already runs version {version}");
+            }
+
+            if (!Enum.TryParse<RolloutStrategy>((request?.Strategy ?? "canary").Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var strategy))
+            {
+                problems.Add("'strategy' must be rolling, canary or blue-green");
+            }
+
+            var steps = request?.Steps ?? [10, 25, 50, 100];
+            if (steps.Count == 0 || steps.Any(w => w is < 1 or > 100) || steps[^1] != 100 || !steps.Zip(steps.Skip(1)).All(p => p.First < p.Second))
+            {
+                problems.Add("'steps' must rise from 1 to 100 and end at 100");
+            }
+
+            if (request?.Replicas is < 1 or > MaxReplicas || request?.StepSeconds is < 1 || request?.MinRequests is < 1)
+            {
+                problems.Add($"'replicas' must be 1 to {MaxReplicas}, 'stepSeconds' and 'minRequests' positive");
+            }
+
+            var current = (await services.Deployments.ListRolloutsAsync(context.RequestAborted)).FirstOrDefault(r => r.Deployment == name);
+            if (current is { State: RolloutState.Progressing or RolloutState.Paused })
+            {
+                return Problem(StatusCodes.Status409Conflict, "rollout in progress", $"deployment {name} is already rolling out version {current.ToVersion}; promote or roll it back first");
+            }
+
+            if (problems.Count > 0)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid rollout", string.Join("; ", problems));
+            }
+
+            var rollout = new Rollout(name, strategy, deployment.ModelVersion, request!.Version!.Value, request.Replicas ?? deployment.Replicas, 0, DateTimeOffset.UtcNow, RolloutState.Progressing, "started")
+            {
+                Steps = steps,
+                StepDuration = TimeSpan.FromSeconds(request.StepSeconds ?? 60),
+                MinRequests = request.MinRequests ?? 50,
+            };
+            await services.Deployments.PutRolloutAsync(rollout, context.RequestAborted);
+            await services.Audit.AppendAsync(actor, "rollout.start", name, null, Serialize(rollout), context.RequestAborted);
+            return Results.Json(rollout, Json, statusCode: StatusCodes.Status201Created);
+        }))
+            .Describe("Start a rollout to a model version", "Strategies: rolling, canary (weights step up while canary analysis compares the new version's error rate and p99 with the stable one's; it promotes or rolls back on its own) and blue-green.")
+            .Accepts<RolloutRequest>("application/json")
+            .Produces<Rollout>(StatusCodes.Status201Created);
+
+        api.MapGet("/deployments/{name}/rollout", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
+            (await services.Deployments.ListRolloutsAsync(context.RequestAborted)).FirstOrDefault(r => r.Deployment == name) is { } rollout
+                ? Results.Json(rollout, Json)
+                : Problem(StatusCodes.Status404NotFound, "no rollout", $"deployment '{name}' has no rollout")))
+            .Describe("A deployment's rollout: strategy, versions, step, state and the reason for it")
+            .Produces<Rollout>();
+
+        api.MapPost("/deployments/{name}/rollout/{action}", (HttpContext context, string name, string action) => Authorized(context, services, Role.Deployer, async actor =>
+        {
+            if (action is not ("promote" or "pause" or "resume" or "rollback"))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "unknown action", "the action must be promote, pause, resume or rollback");
+            }
+
+            if (services.Rollouts is null || await services.Rollouts.ActAsync(name, action, context.RequestAborted) is not { } rollout)
+            {
+                return Problem(StatusCodes.Status404NotFound, "no rollout in progress", $"deployment '{name}' has no rollout in progress");
+            }
+
+            await services.Audit.AppendAsync(actor, $"rollout.{action}", name, null, Serialize(rollout), context.RequestAborted);
+            return Results.Json(rollout, Json);
+        }))
+            .Describe("Promote, pause, resume or roll back a rollout by hand")
+            .Produces<Rollout>();
 
         api.MapPost("/deployments/{name}/plan", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
         {

@@ -20,28 +20,8 @@ public sealed partial class AutoscalerLoop(IDeploymentStore store, IAuditLog aud
 
     public ConcurrentDictionary<string, AutoscaleDecision> Decisions { get; } = new(StringComparer.Ordinal);
 
-    public async Task RunAsync(TimeSpan period, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(period, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                try
-                {
-                    await TickAsync(cancellationToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogTickFailed(logger, e);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
+    public Task RunAsync(TimeSpan period, CancellationToken cancellationToken) =>
+        Periodic.RunAsync(time, period, TickAsync, e => LogTickFailed(logger, e), cancellationToken);
 
     public async Task TickAsync(CancellationToken cancellationToken)
     {

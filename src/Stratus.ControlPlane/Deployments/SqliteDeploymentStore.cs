@@ -41,6 +41,38 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
 /// <summary>A model version's share of a deployment's traffic (percent) and, optionally, its own replica count.</summary>
 public sealed record TrafficSplit(int Version, int Weight, int? Replicas = null);
 
+/// <summary>How a new model version replaces the running one.</summary>
+public enum RolloutStrategy
+{
+    /// <summary>Replace the replicas, new ones ready before old ones drain.</summary>
+    Rolling,
+
+    /// <summary>Step the new version's traffic weight up while canary analysis compares it with the stable one.</summary>
+    Canary,
+
+    /// <summary>Start the new version beside the old, switch all traffic once it is fully ready.</summary>
+    BlueGreen,
+}
+
+public enum RolloutState
+{
+    Progressing,
+    Paused,
+    Promoted,
+    RolledBack,
+}
+
+/// <summary>A deployment's move from one model version to another, with where it stands and why.</summary>
+public sealed record Rollout(string Deployment, RolloutStrategy Strategy, int FromVersion, int ToVersion, int Replicas, int Step, DateTimeOffset StepStartedAt, RolloutState State, string Reason)
+{
+    /// <summary>Canary weights (percent) in order; the last is full promotion.</summary>
+    public IReadOnlyList<int> Steps { get; init; } = [10, 25, 50, 100];
+
+    public TimeSpan StepDuration { get; init; } = TimeSpan.FromSeconds(60);
+
+    public long MinRequests { get; init; } = 50;
+}
+
 /// <summary>An inference key of a deployment: never the key itself, only its SHA-256.</summary>
 public sealed record DeploymentKey(string Id, string Deployment, string Description, string Hash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
@@ -116,6 +148,11 @@ public interface IDeploymentStore
 
     /// <summary>Every key, revoked ones included, oldest first.</summary>
     Task<IReadOnlyList<DeploymentKey>> ListKeysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a deployment's rollout.</summary>
+    Task PutRolloutAsync(Rollout rollout, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<Rollout>> ListRolloutsAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Desired deployments and observed replicas in the SQLite file.</summary>
@@ -156,6 +193,27 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 
     public async Task<bool> RevokeKeyAsync(string deployment, string id, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE deployment_keys SET revoked_at = $at WHERE id = $id AND deployment = $deployment AND revoked_at IS NULL;", cancellationToken, ("$id", id), ("$deployment", deployment)) == 1;
+
+    public async Task PutRolloutAsync(Rollout rollout, CancellationToken cancellationToken = default) => await ExecuteAsync(
+        "INSERT INTO rollouts (deployment, rollout_json, updated_at) VALUES ($deployment, $json, $at) ON CONFLICT (deployment) DO UPDATE SET rollout_json = $json, updated_at = $at;",
+        cancellationToken,
+        ("$deployment", rollout.Deployment),
+        ("$json", JsonSerializer.Serialize(rollout, DeploymentJson.Options)));
+
+    public async Task<IReadOnlyList<Rollout>> ListRolloutsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT rollout_json FROM rollouts ORDER BY deployment;";
+        var rollouts = new List<Rollout>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rollouts.Add(JsonSerializer.Deserialize<Rollout>(reader.GetString(0), DeploymentJson.Options)!);
+        }
+
+        return rollouts;
+    }
 
     public async Task<IReadOnlyList<DeploymentKey>> ListKeysAsync(CancellationToken cancellationToken = default)
     {

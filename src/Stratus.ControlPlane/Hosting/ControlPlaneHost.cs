@@ -55,7 +55,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
     private readonly Task _autoscaling;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler)
+    private readonly Task _rolling;
+
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts)
     {
         _app = app;
         _loop = loop;
@@ -65,6 +67,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         Clouds = clouds;
         _looping = Task.Run(() => _loop.RunAsync(_stopping.Token));
         _autoscaling = autoscaler is null ? Task.CompletedTask : Task.Run(() => autoscaler.RunAsync(TimeSpan.FromSeconds(1), _stopping.Token));
+        _rolling = Task.Run(() => rollouts.RunAsync(TimeSpan.FromSeconds(1), _stopping.Token));
     }
 
     public Uri Address => new(_app.Urls.First());
@@ -125,9 +128,10 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         AutoscalerLoop? autoscaler = options.Load is { } load
             ? new AutoscalerLoop(deployments, new SqliteAuditLog(database, time), load, clouds, loop.Trigger, time, logger)
             : null;
-        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions));
+        var rollouts = new RolloutController(deployments, new SqliteAuditLog(database, time), options.Load, loop.Trigger, time, logger);
+        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions, rollouts));
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler);
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts);
     }
 
     /// <summary>
@@ -139,6 +143,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         await _stopping.CancelAsync();
         await _looping;
         await _autoscaling;
+        await _rolling;
         await Task.WhenAll(_providers.Select(provider => provider.StopAllAsync(cancellationToken)));
     }
 
@@ -148,6 +153,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         await _stopping.CancelAsync();
         await _looping;
         await _autoscaling;
+        await _rolling;
         await _app.StopAsync();
         await _app.DisposeAsync();
         _loop.Dispose();

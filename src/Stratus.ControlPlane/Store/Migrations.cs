@@ -97,6 +97,13 @@ public static class Migrations
         new(10, "autoscaling", """
             ALTER TABLE deployments ADD COLUMN autoscaling_json TEXT NULL;
             """),
+        new(11, "rollouts", """
+            CREATE TABLE rollouts (
+                deployment TEXT PRIMARY KEY,
+                rollout_json TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

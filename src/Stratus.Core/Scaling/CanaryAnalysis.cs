@@ -22,10 +22,10 @@ public sealed record CanaryPolicy
     public double MaxErrorRateIncrease { get; init; } = 0.01;
 
     /// <summary>The canary's p99 may be at most this many times the stable version's (plus <see cref="LatencySlack"/>).</summary>
-    public double MaxLatencyRatio { get; init; } = 1.5;
+    public double MaxLatencyRatio { get; init; } = 2.0;
 
-    /// <summary>Absolute latency allowance, so that two fast versions with noisy p99s are not judged on microseconds.</summary>
-    public TimeSpan LatencySlack { get; init; } = TimeSpan.FromMilliseconds(5);
+    /// <summary>Absolute latency allowance, so that two fast versions with noisy p99s are not judged on milliseconds.</summary>
+    public TimeSpan LatencySlack { get; init; } = TimeSpan.FromMilliseconds(25);
 }
 
 /// <summary>What to do with a canary now.</summary>
@@ -48,8 +48,9 @@ public sealed record CanaryVerdict(CanaryAction Action, int Weight, string Reaso
 
 /// <summary>
 /// Canary analysis as pure code: over one step's window, compares the canary's error rate and p99 latency with the
-/// stable version's over the same window. It rolls back as soon as the canary is clearly worse (even before the
-/// step ends, once it has enough requests), advances the weight when a full step passes, and promotes after the last.
+/// stable version's over the same window. It rolls back as soon as the canary fails clearly more often (even before
+/// the step ends, once it has enough requests), or when its p99 over a whole step is beyond the allowance; it advances
+/// the weight when a full step passes, and promotes after the last.
 /// </summary>
 public static class CanaryAnalysis
 {
@@ -68,8 +69,9 @@ public static class CanaryAnalysis
                     $"error rate {Percent(canary.ErrorRate)} against the stable version's {Percent(stable.ErrorRate)} over {canary.Requests} requests at {weight}% (allowed: +{Percent(policy.MaxErrorRateIncrease)})");
             }
 
+            // Latency is judged over a whole step only: a p99 of a few early requests is mostly noise.
             var allowed = TimeSpan.FromTicks((long)(stable.P99.Ticks * policy.MaxLatencyRatio)) + policy.LatencySlack;
-            if (stable.Requests >= policy.MinRequests && canary.P99 > allowed)
+            if (inStep >= policy.StepDuration && stable.Requests >= policy.MinRequests && canary.P99 > allowed)
             {
                 return new CanaryVerdict(
                     CanaryAction.RollBack,

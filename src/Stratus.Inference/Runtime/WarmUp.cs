@@ -23,6 +23,25 @@ public static class WarmUp
         }
     }
 
+    /// <summary>A v2 JSON request of zeros (empty strings, false) for every input, dynamic dimensions taken as 1.</summary>
+    public static string JsonRequest(ModelSignature signature)
+    {
+        static string Zero(TensorDataType type) => type switch
+        {
+            TensorDataType.Bytes => "\"\"",
+            TensorDataType.Bool => "false",
+            _ => "0",
+        };
+
+        var inputs = signature.Inputs.Select(spec =>
+        {
+            var shape = spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();
+            var data = string.Join(",", Enumerable.Repeat(Zero(spec.DataType), (int)ShapeMath.ElementCount(shape)));
+            return $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(spec.Name)},\"datatype\":\"{spec.DataType.ToWireName()}\",\"shape\":[{string.Join(",", shape)}],\"data\":[{data}]}}";
+        });
+        return $"{{\"inputs\":[{string.Join(",", inputs)}]}}";
+    }
+
     public static InferTensor Zeros(TensorSpec spec, TensorBuffers buffers)
     {
         var shape = spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();

@@ -34,7 +34,7 @@ public sealed class CanaryAnalysisTests
         var verdict = CanaryAnalysis.Judge(Policy, 1, Policy.StepDuration, Healthy, new VersionResults(300, 0, TimeSpan.FromMilliseconds(80)));
 
         Assert.Equal(CanaryAction.RollBack, verdict.Action);
-        Assert.Equal("p99 80 ms against the stable version's 20 ms at 25% (allowed: 35 ms)", verdict.Reason);
+        Assert.Equal("p99 80 ms against the stable version's 20 ms at 25% (allowed: 65 ms)", verdict.Reason);
     }
 
     [Fact]
@@ -49,9 +49,17 @@ public sealed class CanaryAnalysisTests
     [Fact]
     public void Within_TheAllowances_IsNotARollback()
     {
-        // 1 point more errors and 1.5x + 5 ms latency are allowed, not more.
-        var verdict = CanaryAnalysis.Judge(Policy, 0, Policy.StepDuration, Healthy, new VersionResults(1000, 11, TimeSpan.FromMilliseconds(35)));
+        // 1 point more errors and 2x + 25 ms latency are allowed, not more.
+        var verdict = CanaryAnalysis.Judge(Policy, 0, Policy.StepDuration, Healthy, new VersionResults(1000, 11, TimeSpan.FromMilliseconds(65)));
 
         Assert.Equal(CanaryAction.Advance, verdict.Action);
+    }
+
+    [Fact]
+    public void SlowEarlyRequests_AreNotJudgedBeforeTheStepEnds()
+    {
+        var verdict = CanaryAnalysis.Judge(Policy, 0, TimeSpan.FromSeconds(5), Healthy, new VersionResults(100, 0, TimeSpan.FromMilliseconds(300)));
+
+        Assert.Equal(CanaryAction.Wait, verdict.Action);
     }
 }

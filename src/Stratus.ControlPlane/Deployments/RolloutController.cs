@@ -1,0 +1,171 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Stratus.ControlPlane.Audit;
+using Stratus.Core.Scaling;
+
+namespace Stratus.ControlPlane.Deployments;
+
+/// <summary>
+/// Drives rollouts, once a period, by writing desired state only (the reconciler and the gateways do the rest):
+/// <list type="bullet">
+/// <item>rolling: the deployment's version becomes the new one; new replicas are ready before old ones drain;</item>
+/// <item>blue-green: the new version starts beside the old at weight 0, and all traffic switches once it is ready;</item>
+/// <item>canary: the new version's weight follows the steps while <see cref="CanaryAnalysis"/> compares its error
+/// rate and p99 with the stable version's over each step (as the gateway counts them); it promotes after the last
+/// step and rolls back on its own, with the reason, as soon as the canary is worse.</item>
+/// </list>
+/// Promote, pause, resume and roll back are also available by hand. Every change is audited.
+/// </summary>
+public sealed partial class RolloutController(IDeploymentStore store, IAuditLog audit, DeploymentLoad? load, Action trigger, TimeProvider time, ILogger logger)
+{
+    public Task RunAsync(TimeSpan period, CancellationToken cancellationToken) =>
+        Periodic.RunAsync(time, period, TickAsync, e => LogTickFailed(logger, e), cancellationToken);
+
+    public async Task TickAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var deployments = (await store.ListAsync(cancellationToken)).ToDictionary(d => d.Name);
+        var replicas = await store.ListReplicasAsync(cancellationToken);
+        foreach (var rollout in await store.ListRolloutsAsync(cancellationToken))
+        {
+            if (rollout.State != RolloutState.Progressing || !deployments.TryGetValue(rollout.Deployment, out var d))
+            {
+                continue;
+            }
+
+            int ReadyOf(int version) => replicas.Count(r => r.Deployment == d.Name && r.State == ReplicaState.Ready && (r.ModelVersion == 0 ? d.ModelVersion : r.ModelVersion) == version);
+            switch (rollout.Strategy)
+            {
+                case RolloutStrategy.Rolling when d.ModelVersion != rollout.ToVersion || d.Traffic.Count > 0:
+                    await SetAsync(d, d with { ModelVersion = rollout.ToVersion, Traffic = [] }, "rollout.rolling", cancellationToken);
+                    break;
+                case RolloutStrategy.Rolling when ReadyOf(rollout.ToVersion) >= d.Replicas:
+                    await FinishAsync(rollout, RolloutState.Promoted, $"all {d.Replicas} replicas run version {rollout.ToVersion}", cancellationToken);
+                    break;
+                case RolloutStrategy.BlueGreen:
+                    TrafficSplit[] staged = [new(rollout.FromVersion, 100), new(rollout.ToVersion, 0, rollout.Replicas)];
+                    if (!d.Traffic.SequenceEqual(staged) && d.ModelVersion == rollout.FromVersion)
+                    {
+                        await SetAsync(d, d with { Traffic = staged }, "rollout.stage", cancellationToken);
+                    }
+                    else if (ReadyOf(rollout.ToVersion) >= rollout.Replicas)
+                    {
+                        await SetAsync(d, d with { ModelVersion = rollout.ToVersion, Traffic = [], Replicas = rollout.Replicas }, "rollout.switch", cancellationToken);
+                        await FinishAsync(rollout, RolloutState.Promoted, $"switched all traffic to version {rollout.ToVersion} once its {rollout.Replicas} replica(s) were ready", cancellationToken);
+                    }
+
+                    break;
+                case RolloutStrategy.Canary:
+                    await CanaryAsync(rollout, d, ReadyOf(rollout.ToVersion), now, cancellationToken);
+                    break;
+            }
+        }
+    }
+
+    private async Task CanaryAsync(Rollout rollout, Deployment d, int canaryReady, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var weight = rollout.Steps[Math.Clamp(rollout.Step, 0, rollout.Steps.Count - 1)];
+        TrafficSplit[] wanted = [new(rollout.FromVersion, 100 - weight), new(rollout.ToVersion, weight, rollout.Replicas)];
+        if (!d.Traffic.SequenceEqual(wanted) || canaryReady == 0)
+        {
+            // The step's clock starts once the canary takes its share.
+            if (!d.Traffic.SequenceEqual(wanted))
+            {
+                await SetAsync(d, d with { Traffic = wanted }, "rollout.weight", cancellationToken);
+            }
+
+            await store.PutRolloutAsync(rollout with { StepStartedAt = now, Reason = canaryReady == 0 ? $"starting version {rollout.ToVersion} at {weight}%" : rollout.Reason }, cancellationToken);
+            return;
+        }
+
+        if (load is null)
+        {
+            await store.PutRolloutAsync(rollout with { Reason = "no load data from a gateway in this process: promote or roll back by hand" }, cancellationToken);
+            return;
+        }
+
+        var policy = new CanaryPolicy { Steps = rollout.Steps, StepDuration = rollout.StepDuration, MinRequests = rollout.MinRequests };
+        var verdict = CanaryAnalysis.Judge(
+            policy,
+            rollout.Step,
+            now - rollout.StepStartedAt,
+            load.ResultsSince(d.Name, rollout.FromVersion, rollout.StepStartedAt),
+            load.ResultsSince(d.Name, rollout.ToVersion, rollout.StepStartedAt));
+        switch (verdict.Action)
+        {
+            case CanaryAction.Wait:
+                await store.PutRolloutAsync(rollout with { Reason = verdict.Reason }, cancellationToken);
+                break;
+            case CanaryAction.Advance:
+                await store.PutRolloutAsync(rollout with { Step = rollout.Step + 1, StepStartedAt = now, Reason = verdict.Reason }, cancellationToken);
+                await audit.AppendAsync("rollout", "rollout.advance", d.Name, null, JsonSerializer.Serialize(new { weight = verdict.Weight, reason = verdict.Reason }), cancellationToken);
+                break;
+            case CanaryAction.Promote:
+                await PromoteAsync(rollout, d, verdict.Reason, cancellationToken);
+                break;
+            case CanaryAction.RollBack:
+                await RollBackAsync(rollout, d, verdict.Reason, cancellationToken);
+                break;
+        }
+    }
+
+    /// <summary>promote, pause, resume or rollback, by hand.</summary>
+    public async Task<Rollout?> ActAsync(string deployment, string action, CancellationToken cancellationToken)
+    {
+        var rollout = (await store.ListRolloutsAsync(cancellationToken)).FirstOrDefault(r => r.Deployment == deployment);
+        var d = (await store.ListAsync(cancellationToken)).FirstOrDefault(x => x.Name == deployment);
+        if (rollout is null || d is null || rollout.State is RolloutState.Promoted or RolloutState.RolledBack)
+        {
+            return null;
+        }
+
+        switch (action)
+        {
+            case "promote":
+                await PromoteAsync(rollout, d, "promoted by hand", cancellationToken);
+                break;
+            case "rollback":
+                await RollBackAsync(rollout, d, "rolled back by hand", cancellationToken);
+                break;
+            case "pause":
+                await store.PutRolloutAsync(rollout with { State = RolloutState.Paused, Reason = "paused by hand" }, cancellationToken);
+                break;
+            case "resume":
+                await store.PutRolloutAsync(rollout with { State = RolloutState.Progressing, StepStartedAt = time.GetUtcNow(), Reason = "resumed by hand" }, cancellationToken);
+                break;
+            default:
+                throw new ArgumentException($"unknown rollout action '{action}': promote, pause, resume or rollback", nameof(action));
+        }
+
+        return (await store.ListRolloutsAsync(cancellationToken)).First(r => r.Deployment == deployment);
+    }
+
+    private async Task PromoteAsync(Rollout rollout, Deployment d, string reason, CancellationToken cancellationToken)
+    {
+        await SetAsync(d, d with { ModelVersion = rollout.ToVersion, Traffic = [] }, "rollout.promote", cancellationToken);
+        await FinishAsync(rollout, RolloutState.Promoted, reason, cancellationToken);
+    }
+
+    private async Task RollBackAsync(Rollout rollout, Deployment d, string reason, CancellationToken cancellationToken)
+    {
+        LogRolledBack(logger, d.Name, rollout.ToVersion, reason);
+        await SetAsync(d, d with { ModelVersion = rollout.FromVersion, Traffic = [] }, "rollout.rollback", cancellationToken);
+        await FinishAsync(rollout, RolloutState.RolledBack, reason, cancellationToken);
+    }
+
+    private async Task FinishAsync(Rollout rollout, RolloutState state, string reason, CancellationToken cancellationToken) =>
+        await store.PutRolloutAsync(rollout with { State = state, Reason = reason }, cancellationToken);
+
+    private async Task SetAsync(Deployment before, Deployment after, string action, CancellationToken cancellationToken)
+    {
+        await store.PutAsync(after, cancellationToken);
+        await audit.AppendAsync("rollout", action, after.Name, JsonSerializer.Serialize(new { before.ModelVersion, before.Traffic }), JsonSerializer.Serialize(new { after.ModelVersion, after.Traffic }), cancellationToken);
+        trigger();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rolled back {Deployment} from version {Version}: {Reason}")]
+    private static partial void LogRolledBack(ILogger logger, string deployment, int version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A rollout tick failed; the next one retries")]
+    private static partial void LogTickFailed(ILogger logger, Exception exception);
+}

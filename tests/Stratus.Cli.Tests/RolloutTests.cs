@@ -1,0 +1,141 @@
+using System.Text;
+using Stratus.Cli.Tests.Support;
+using Stratus.Client;
+using Xunit.Abstractions;
+
+namespace Stratus.Cli.Tests;
+
+/// <summary>
+/// Rollouts on the whole system under steady load through the gateway: a bad canary (a model that fails the
+/// deployment's requests) is rolled back on its own with failures bounded by its weight; a good one is promoted; a
+/// blue-green switch costs no request.
+/// </summary>
+[Trait("Category", "EndToEnd")]
+public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+{
+    private TestSystem _system = null!;
+    private StratusClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _system = await TestSystem.StartAsync();
+        _client = new StratusClient(_system.ControlPlane.Address, _system.AdminToken);
+        await PushAsync("credit-risk.onnx");
+        await _client.DeployAsync("risk", "credit-risk", 1, 1, placement: new() { AllowedClouds = ["local-us"] }, isPublic: true);
+        await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+    }
+
+    public void Dispose() => _client?.Dispose();
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _system.DisposeAsync();
+    }
+
+    private async Task PushAsync(string file)
+    {
+        await using var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model(file));
+        await _client.PushModelAsync("credit-risk", model);
+    }
+
+    /// <summary>Two callers through the gateway until stopped (bounded); counts answers and failures.</summary>
+    private async Task<(int Ok, int Failed)> LoadAsync(CancellationToken stop)
+    {
+        var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"), CancellationToken.None);
+        var ok = 0;
+        var failed = 0;
+        using var http = new HttpClient { BaseAddress = _system.Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
+        async Task Caller()
+        {
+            for (var i = 0; i < 20_000 && !stop.IsCancellationRequested; i++)
+            {
+                using var response = await http.PostAsync("v2/models/risk/infer", new StringContent(body, Encoding.UTF8, "application/json"), CancellationToken.None);
+                Interlocked.Increment(ref response.IsSuccessStatusCode ? ref ok : ref failed);
+            }
+        }
+
+        await Task.WhenAll(Caller(), Caller());
+        return (ok, failed);
+    }
+
+    private async Task<RolloutInfo> SettledAsync()
+    {
+        RolloutInfo? rollout = null;
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () => (rollout = await _client.GetRolloutAsync("risk")).State is "promoted" or "rolledBack",
+            "the rollout promoted or rolled back",
+            seconds: 120);
+        return rollout!;
+    }
+
+    [Fact]
+    public async Task BadCanary_IsRolledBackOnItsOwnWithFailuresBoundedByItsWeight()
+    {
+        // Version 2 is another model: the deployment's requests do not fit it, so it answers them with errors.
+        await PushAsync("mlp-large.onnx");
+        using var stop = new CancellationTokenSource();
+        var load = LoadAsync(stop.Token);
+
+        await _client.StartRolloutAsync("risk", 2, "canary", replicas: 1, steps: [20, 50, 100], stepSeconds: 3, minRequests: 10);
+        var rollout = await SettledAsync();
+        await stop.CancelAsync();
+        var (ok, failed) = await load;
+
+        output.WriteLine($"bad canary: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed ({100.0 * failed / (ok + failed):0.0}%)");
+        Assert.Equal("rolledBack", rollout.State);
+        Assert.StartsWith("error rate", rollout.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, rollout.Step);
+        Assert.InRange((double)failed / (ok + failed), 0.001, 0.30);
+        var deployment = await _client.GetDeploymentAsync("risk");
+        Assert.Equal(1, deployment.Deployment.ModelVersion);
+        Assert.Empty(deployment.Deployment.Traffic);
+
+        // Everything is back on version 1.
+        await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        using var after = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var (okAfter, failedAfter) = await LoadAsync(after.Token);
+        Assert.Equal(0, failedAfter);
+        Assert.True(okAfter > 0);
+    }
+
+    [Fact]
+    public async Task GoodCanary_IsPromotedStepByStepWithoutAFailure()
+    {
+        await PushAsync("credit-risk.onnx");
+        using var stop = new CancellationTokenSource();
+        var load = LoadAsync(stop.Token);
+
+        await _client.StartRolloutAsync("risk", 2, "canary", replicas: 1, steps: [50, 100], stepSeconds: 2, minRequests: 5);
+        var rollout = await SettledAsync();
+        await stop.CancelAsync();
+        var (ok, failed) = await load;
+
+        output.WriteLine($"good canary: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed");
+        Assert.True(rollout.State == "promoted", rollout.Reason);
+        Assert.Equal(0, failed);
+        Assert.Equal(2, (await _client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
+        Assert.Contains(await _client.ListAuditAsync(), e => e.Action == "rollout.advance");
+    }
+
+    [Fact]
+    public async Task BlueGreen_SwitchesOnceTheNewVersionIsReady()
+    {
+        await PushAsync("credit-risk.onnx");
+        using var stop = new CancellationTokenSource();
+        var load = LoadAsync(stop.Token);
+
+        await _client.StartRolloutAsync("risk", 2, "blue-green");
+        var rollout = await SettledAsync();
+        await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        var (ok, failed) = await load;
+
+        output.WriteLine($"blue-green: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed");
+        Assert.True(rollout.State == "promoted", rollout.Reason);
+        Assert.Equal(0, failed);
+        var deployment = await _client.GetDeploymentAsync("risk");
+        Assert.Equal(2, deployment.Deployment.ModelVersion);
+        Assert.All(deployment.Replicas.Where(r => r.State == "ready"), r => Assert.Equal(2, r.ModelVersion));
+    }
+}
