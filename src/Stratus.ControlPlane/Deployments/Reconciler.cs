@@ -36,7 +36,8 @@ public sealed partial class Reconciler(
     TimeProvider? time = null,
     TimeSpan drainPeriod = default,
     BlockList? blocks = null,
-    PlacementStatuses? statuses = null)
+    PlacementStatuses? statuses = null,
+    ConsistencyChecker? consistency = null)
 {
     private const int PlacementAttempts = 4;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -251,6 +252,13 @@ public sealed partial class Reconciler(
                 Spot = record.Spot,
             };
             var handle = await providers[record.Cloud].LaunchAsync(launch, cancellationToken);
+            if (consistency is not null && await consistency.CheckAsync(version, deployment.Name, handle.Endpoint!, cancellationToken) is { } disagreement)
+            {
+                // Kept out of traffic: never marked ready, stopped, and its cloud blocked like a refusal.
+                await providers[record.Cloud].StopAsync(record.Id, cancellationToken);
+                throw new ProvisioningException(ProvisioningScope.Cloud, $"replica {record.Id} in {record.Cloud} failed the consistency check: {disagreement}");
+            }
+
             var ready = record with { State = ReplicaState.Ready, Endpoint = handle.Endpoint };
             await store.PutReplicaAsync(ready, cancellationToken);
             _blocks.Succeeded(cloud, deployment.Shape);

@@ -123,7 +123,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var routes = new RouteTablePublisher(time);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
         var blocks = new BlockList(time);
-        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks);
+        var consistency = new ConsistencyChecker();
+        app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
+        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
         AutoscalerLoop? autoscaler = options.Load is { } load
             ? new AutoscalerLoop(deployments, new SqliteAuditLog(database, time), load, clouds, loop.Trigger, time, logger)

@@ -42,6 +42,34 @@ public static class WarmUp
         return $"{{\"inputs\":[{string.Join(",", inputs)}]}}";
     }
 
+    /// <summary>
+    /// A deterministic probe set: <paramref name="count"/> v2 JSON requests of seeded pseudo-random values for every
+    /// input (numbers in [-1, 1] for floating types, 0..3 for integers), dynamic dimensions taken as 1. Replicas of
+    /// the same model file must answer them alike.
+    /// </summary>
+    public static IReadOnlyList<string> ProbeSet(ModelSignature signature, int count = 4, int seed = 20261123)
+    {
+        var random = new Random(seed);
+        string Value(TensorDataType type) => type switch
+        {
+            TensorDataType.Bytes => "\"probe\"",
+            TensorDataType.Bool => random.Next(2) == 0 ? "false" : "true",
+            TensorDataType.Fp16 or TensorDataType.Fp32 or TensorDataType.Fp64 => ((random.Next(2001) - 1000) / 1000.0).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
+            _ => random.Next(4).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        return [.. Enumerable.Range(0, count).Select(_ =>
+        {
+            var inputs = signature.Inputs.Select(spec =>
+            {
+                var shape = spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();
+                var data = string.Join(",", Enumerable.Range(0, (int)ShapeMath.ElementCount(shape)).Select(_ => Value(spec.DataType)));
+                return $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(spec.Name)},\"datatype\":\"{spec.DataType.ToWireName()}\",\"shape\":[{string.Join(",", shape)}],\"data\":[{data}]}}";
+            });
+            return $"{{\"inputs\":[{string.Join(",", inputs)}]}}";
+        })];
+    }
+
     public static InferTensor Zeros(TensorSpec spec, TensorBuffers buffers)
     {
         var shape = spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();

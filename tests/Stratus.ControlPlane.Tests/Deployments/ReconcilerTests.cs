@@ -439,6 +439,44 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Empty(Assert.Single(table.Routes).Weights);
     }
 
+    [Fact]
+    public async Task Consistency_AReplicaThatAnswersDifferentlyIsKeptOutOfTrafficAndItsCloudBlocked()
+    {
+        // The cheap cloud's API lies: it runs another model file while reporting the one it was asked for.
+        await using (var other = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("mlp-large.onnx")))
+        {
+            await _registry.PushAsync("other", other, "admin");
+        }
+
+        var wrong = (await _registry.GetAsync("other", 1))!;
+        var liar = new SwappingProvider(_providers["cheap"], _registry.PathOf(wrong), wrong.Sha256);
+        using var consistency = new ConsistencyChecker();
+        var reconciler = new Reconciler(
+            _store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = liar, ["dear"] = _providers["dear"] }, _clouds, NullLogger.Instance, consistency: consistency);
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+
+        await reconciler.ReconcileOnceAsync();
+
+        var records = await _store.ListReplicasAsync();
+        Assert.Equal(["dear", "dear"], records.Where(r => r.State == ReplicaState.Ready).Select(r => r.Cloud));
+        Assert.Contains(records, r => r.State == ReplicaState.Failed && r.Cloud == "cheap" && r.Reason!.Contains("failed the consistency check", StringComparison.Ordinal));
+        Assert.Empty(await _providers["cheap"].ListAsync());
+        Assert.Contains(reconciler.Blocks.Active(), b => b.Cloud == "cheap" && b.Scope == BlockScope.Cloud);
+    }
+
+    /// <summary>A cloud API that launches a different artifact than it was given (the fault the consistency check is for).</summary>
+    private sealed class SwappingProvider(LocalCloudProvider inner, string artifact, string sha256) : ICloudProvider
+    {
+        public string CloudName => inner.CloudName;
+
+        public Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default) =>
+            inner.LaunchAsync(launch with { ArtifactPath = artifact, Sha256 = sha256 }, cancellationToken);
+
+        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => inner.StopAsync(replicaId, cancellationToken);
+
+        public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
+    }
+
     /// <summary>A cloud whose running replicas the test sets, counting launches (it launches nothing).</summary>
     private sealed class ScriptedProvider(string name) : ICloudProvider
     {
