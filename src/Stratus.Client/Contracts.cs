@@ -60,4 +60,7 @@ public sealed record IssuedToken(string Id, string Role, string Description, str
 public sealed record RolloutInfo(string Deployment, string Strategy, int FromVersion, int ToVersion, int Replicas, int Step, DateTimeOffset StepStartedAt, string State, string Reason)
 {
     public IReadOnlyList<int> Steps { get; init; } = [];
+
+    /// <summary>How the new version's answers to the probe set differ from the old one's.</summary>
+    public string? Divergence { get; init; }
 }

@@ -115,6 +115,9 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
         Assert.True(rollout.State == "promoted", rollout.Reason);
         Assert.Equal(0, failed);
         Assert.Equal(2, (await _client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
+
+        // The same model file pushed again: its answers to the probe set are the stable version's.
+        Assert.Equal("identical answers to the 4 probes", rollout.Divergence);
         Assert.Contains(await _client.ListAuditAsync(), e => e.Action == "rollout.advance");
     }
 

@@ -63,6 +63,28 @@ public sealed class ConsistencyChecker(HttpMessageHandler? handler = null) : IDi
         return null;
     }
 
+    /// <summary>
+    /// How far two model files' answers to the probe set lie apart (a new version against the stable one), once both
+    /// have references; null until then.
+    /// </summary>
+    public string? Divergence(string stableSha256, string candidateSha256)
+    {
+        if (!_references.TryGetValue(stableSha256, out var stable) || !_references.TryGetValue(candidateSha256, out var candidate))
+        {
+            return null;
+        }
+
+        if (stable.Count != candidate.Count || stable.Zip(candidate).Any(p => p.First.Length != p.Second.Length))
+        {
+            return "the answers to the probe set have different sizes";
+        }
+
+        var largest = stable.Zip(candidate).SelectMany(p => p.First.Zip(p.Second, (a, b) => Math.Abs(a - b))).DefaultIfEmpty(0).Max();
+        return largest == 0
+            ? $"identical answers to the {stable.Count} probes"
+            : string.Create(CultureInfo.InvariantCulture, $"largest difference {largest:G4} over the {stable.Count} probes");
+    }
+
     /// <summary>Every output's numbers in order (booleans as 0/1, strings by length), for comparison.</summary>
     private static double[] Flatten(string body)
     {

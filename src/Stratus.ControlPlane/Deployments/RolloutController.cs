@@ -16,7 +16,15 @@ namespace Stratus.ControlPlane.Deployments;
 /// </list>
 /// Promote, pause, resume and roll back are also available by hand. Every change is audited.
 /// </summary>
-public sealed partial class RolloutController(IDeploymentStore store, IAuditLog audit, DeploymentLoad? load, Action trigger, TimeProvider time, ILogger logger)
+public sealed partial class RolloutController(
+    IDeploymentStore store,
+    IAuditLog audit,
+    DeploymentLoad? load,
+    Action trigger,
+    TimeProvider time,
+    ILogger logger,
+    Registry.ModelRegistry? registry = null,
+    ConsistencyChecker? consistency = null)
 {
     public Task RunAsync(TimeSpan period, CancellationToken cancellationToken) =>
         Periodic.RunAsync(time, period, TickAsync, e => LogTickFailed(logger, e), cancellationToken);
@@ -34,6 +42,17 @@ public sealed partial class RolloutController(IDeploymentStore store, IAuditLog 
             }
 
             int ReadyOf(int version) => replicas.Count(r => r.Deployment == d.Name && r.State == ReplicaState.Ready && (r.ModelVersion == 0 ? d.ModelVersion : r.ModelVersion) == version);
+            if (rollout.Divergence is null && registry is not null && consistency is not null &&
+                await registry.GetAsync(d.Model, rollout.FromVersion, cancellationToken) is { } from &&
+                await registry.GetAsync(d.Model, rollout.ToVersion, cancellationToken) is { } to &&
+                consistency.Divergence(from.Sha256, to.Sha256) is { } divergence)
+            {
+                // Reported once both versions have answered the probe set.
+                await store.PutRolloutAsync(rollout with { Divergence = divergence }, cancellationToken);
+                await audit.AppendAsync("rollout", "rollout.divergence", d.Name, null, JsonSerializer.Serialize(new { from = rollout.FromVersion, to = rollout.ToVersion, divergence }), cancellationToken);
+                continue;
+            }
+
             switch (rollout.Strategy)
             {
                 case RolloutStrategy.Rolling when d.ModelVersion != rollout.ToVersion || d.Traffic.Count > 0:

@@ -71,6 +71,9 @@ public sealed record Rollout(string Deployment, RolloutStrategy Strategy, int Fr
     public TimeSpan StepDuration { get; init; } = TimeSpan.FromSeconds(60);
 
     public long MinRequests { get; init; } = 50;
+
+    /// <summary>How the new version's answers to the probe set differ from the old one's, once both have answered.</summary>
+    public string? Divergence { get; init; }
 }
 
 /// <summary>An inference key of a deployment: never the key itself, only its SHA-256.</summary>

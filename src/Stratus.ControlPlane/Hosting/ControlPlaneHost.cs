@@ -130,7 +130,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         AutoscalerLoop? autoscaler = options.Load is { } load
             ? new AutoscalerLoop(deployments, new SqliteAuditLog(database, time), load, clouds, loop.Trigger, time, logger)
             : null;
-        var rollouts = new RolloutController(deployments, new SqliteAuditLog(database, time), options.Load, loop.Trigger, time, logger);
+        var rollouts = new RolloutController(deployments, new SqliteAuditLog(database, time), options.Load, loop.Trigger, time, logger, registry, consistency);
         ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions, rollouts));
         await app.StartAsync(cancellationToken);
         return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts);
