@@ -100,8 +100,8 @@ public sealed class StratusClient : IRouteSource, IDisposable
         SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/traffic", JsonContent.Create(splits.Select(s => new { version = s.Version, weight = s.Weight, replicas = s.Replicas }), options: Json), cancellationToken);
 
     /// <summary>Starts a rollout to a model version: rolling, canary or blue-green.</summary>
-    public Task<RolloutInfo> StartRolloutAsync(string name, int version, string strategy, int? replicas = null, IReadOnlyList<int>? steps = null, int? stepSeconds = null, long? minRequests = null, CancellationToken cancellationToken = default) =>
-        SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout", JsonContent.Create(new { version, strategy, replicas, steps, stepSeconds, minRequests }, options: Json), cancellationToken);
+    public Task<RolloutInfo> StartRolloutAsync(string name, int version, string strategy, int? replicas = null, IReadOnlyList<int>? steps = null, int? stepSeconds = null, long? minRequests = null, int? p99SlackMs = null, CancellationToken cancellationToken = default) =>
+        SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout", JsonContent.Create(new { version, strategy, replicas, steps, stepSeconds, minRequests, p99SlackMs }, options: Json), cancellationToken);
 
     public Task<RolloutInfo> GetRolloutAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync<RolloutInfo>(HttpMethod.Get, $"deployments/{Escape(name)}/rollout", null, cancellationToken);

@@ -106,7 +106,9 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
         using var stop = new CancellationTokenSource();
         var load = LoadAsync(stop.Token);
 
-        await _client.StartRolloutAsync("risk", 2, "canary", replicas: 1, steps: [50, 100], stepSeconds: 2, minRequests: 5);
+        // Latency rollbacks are unit-tested in CanaryAnalysisTests; here, on a 2-core machine running other suites at
+        // once, a new replica's p99 is mostly noise, so the allowance is wide and the flow is what is tested.
+        await _client.StartRolloutAsync("risk", 2, "canary", replicas: 1, steps: [50, 100], stepSeconds: 2, minRequests: 5, p99SlackMs: 2000);
         var rollout = await SettledAsync();
         await stop.CancelAsync();
         var (ok, failed) = await load;

@@ -143,7 +143,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Regions_TheMeasuredNearestIsPreferredAndTheFarOneTakesOverWhenItGoes()
     {
-        var far = await AddReplicaAsync(TimeSpan.FromMilliseconds(40));
+        var far = await AddReplicaAsync(TimeSpan.FromMilliseconds(150));
         await PublishAndWaitAsync(new Route("risk", "credit-risk", 1,
         [
             new RouteEndpoint("risk-near", "cloud-near", _replicas[0].Address) { Region = "near" },
@@ -157,7 +157,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
         }
 
         Assert.True(_gateway.Latencies.Of("near") < _gateway.Latencies.Of("far"), $"near {_gateway.Latencies.Of("near")} ms, far {_gateway.Latencies.Of("far")} ms");
-        Assert.InRange(await ServedAsync(far), 1, 4);
+        Assert.InRange(await ServedAsync(far), 1, 6);
 
         // The near region goes away: every request is answered by the far one.
         await _replicas[0].DisposeAsync();

@@ -68,4 +68,10 @@ public sealed record RolloutRequest(int? Version, string? Strategy)
     public int? StepSeconds { get; init; }
 
     public long? MinRequests { get; init; }
+
+    /// <summary>Canary: its p99 may be this many times the stable version's (default 2) ...</summary>
+    public double? MaxP99Ratio { get; init; }
+
+    /// <summary>... plus this many milliseconds (default 25).</summary>
+    public int? P99SlackMs { get; init; }
 }

@@ -241,9 +241,9 @@ public static class ControlPlaneApi
                 problems.Add("'steps' must rise from 1 to 100 and end at 100");
             }
 
-            if (request?.Replicas is < 1 or > MaxReplicas || request?.StepSeconds is < 1 || request?.MinRequests is < 1)
+            if (request?.Replicas is < 1 or > MaxReplicas || request?.StepSeconds is < 1 || request?.MinRequests is < 1 || request?.MaxP99Ratio is < 1 || request?.P99SlackMs is < 0)
             {
-                problems.Add($"'replicas' must be 1 to {MaxReplicas}, 'stepSeconds' and 'minRequests' positive");
+                problems.Add($"'replicas' must be 1 to {MaxReplicas}, 'stepSeconds' and 'minRequests' positive, 'maxP99Ratio' at least 1, 'p99SlackMs' not negative");
             }
 
             var current = (await services.Deployments.ListRolloutsAsync(context.RequestAborted)).FirstOrDefault(r => r.Deployment == name);
@@ -262,6 +262,8 @@ public static class ControlPlaneApi
                 Steps = steps,
                 StepDuration = TimeSpan.FromSeconds(request.StepSeconds ?? 60),
                 MinRequests = request.MinRequests ?? 50,
+                MaxLatencyRatio = request.MaxP99Ratio ?? 2.0,
+                LatencySlack = TimeSpan.FromMilliseconds(request.P99SlackMs ?? 25),
             };
             await services.Deployments.PutRolloutAsync(rollout, context.RequestAborted);
             await services.Audit.AppendAsync(actor, "rollout.start", name, null, Serialize(rollout), context.RequestAborted);

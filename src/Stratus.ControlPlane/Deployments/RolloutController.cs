@@ -103,7 +103,14 @@ public sealed partial class RolloutController(
             return;
         }
 
-        var policy = new CanaryPolicy { Steps = rollout.Steps, StepDuration = rollout.StepDuration, MinRequests = rollout.MinRequests };
+        var policy = new CanaryPolicy
+        {
+            Steps = rollout.Steps,
+            StepDuration = rollout.StepDuration,
+            MinRequests = rollout.MinRequests,
+            MaxLatencyRatio = rollout.MaxLatencyRatio,
+            LatencySlack = rollout.LatencySlack,
+        };
         var verdict = CanaryAnalysis.Judge(
             policy,
             rollout.Step,

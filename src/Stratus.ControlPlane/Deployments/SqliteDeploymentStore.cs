@@ -74,6 +74,11 @@ public sealed record Rollout(string Deployment, RolloutStrategy Strategy, int Fr
 
     /// <summary>How the new version's answers to the probe set differ from the old one's, once both have answered.</summary>
     public string? Divergence { get; init; }
+
+    /// <summary>The canary's p99 may be this many times the stable one's, plus <see cref="LatencySlack"/>.</summary>
+    public double MaxLatencyRatio { get; init; } = 2.0;
+
+    public TimeSpan LatencySlack { get; init; } = TimeSpan.FromMilliseconds(25);
 }
 
 /// <summary>An inference key of a deployment: never the key itself, only its SHA-256.</summary>

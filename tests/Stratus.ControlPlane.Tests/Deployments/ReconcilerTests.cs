@@ -452,7 +452,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         var liar = new SwappingProvider(_providers["cheap"], _registry.PathOf(wrong), wrong.Sha256);
         using var consistency = new ConsistencyChecker();
         var reconciler = new Reconciler(
-            _store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = liar, ["dear"] = _providers["dear"] }, _clouds, NullLogger.Instance, consistency: consistency);
+            _store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = liar, ["dear"] = _providers["dear"] }, _clouds, NullLogger.Instance, time: new ManualClock(DateTimeOffset.UtcNow), consistency: consistency);
         await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
 
         await reconciler.ReconcileOnceAsync();
