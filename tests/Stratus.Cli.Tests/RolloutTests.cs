@@ -124,13 +124,15 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
     }
 
     [Fact]
-    public async Task BlueGreen_SwitchesOnceTheNewVersionIsReady()
+    public async Task BlueGreen_FromASpec_SwitchesOnceTheNewVersionIsReady()
     {
         await PushAsync("credit-risk.onnx");
         using var stop = new CancellationTokenSource();
         var load = LoadAsync(stop.Token);
 
-        await _client.StartRolloutAsync("risk", 2, "blue-green");
+        // The same as 'deploy --version 2 --strategy blue-green', from a spec: the version goes through a rollout.
+        await _client.ApplyAsync("risk", """{"model":"credit-risk","version":2,"replicas":1,"public":true,"placement":{"allowedClouds":["local-us"]},"strategy":"blue-green"}""");
+        Assert.Equal(1, (await _client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
         var rollout = await SettledAsync();
         await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
         await stop.CancelAsync();

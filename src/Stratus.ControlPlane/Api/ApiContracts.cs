@@ -21,6 +21,12 @@ public sealed record DeploymentSpec(string? Name, string? Model, int? Version, i
 
     /// <summary>Let the autoscaler size the deployment within these bounds ('replicas' is then the starting size).</summary>
     public Stratus.Core.Scaling.AutoscalingSpec? Autoscaling { get; init; }
+
+    /// <summary>
+    /// How a change of 'version' on a running deployment reaches traffic: rolling, canary or blue-green (a rollout,
+    /// as <c>POST .../rollout</c> starts it). Without it the version changes at once.
+    /// </summary>
+    public string? Strategy { get; init; }
 }
 
 /// <summary>The body of <c>POST /api/v1/deployments/{name}/keys</c>.</summary>

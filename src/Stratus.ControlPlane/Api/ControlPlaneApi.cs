@@ -135,8 +135,32 @@ public static class ControlPlaneApi
                 return Results.Json(deployment, Json);
             }
 
+            Rollout? rollout = null;
+            if (spec!.Strategy is { } strategyName && before is not null && before.ModelVersion != deployment.ModelVersion)
+            {
+                // A new version with a strategy: the rest of the spec applies now; the version goes through a rollout.
+                if (!Enum.TryParse<RolloutStrategy>(strategyName.Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var strategy))
+                {
+                    return Problem(StatusCodes.Status400BadRequest, "invalid deployment", "'strategy' must be rolling, canary or blue-green");
+                }
+
+                if ((await services.Deployments.ListRolloutsAsync(context.RequestAborted)).FirstOrDefault(r => r.Deployment == name) is { State: RolloutState.Progressing or RolloutState.Paused } current)
+                {
+                    return Problem(StatusCodes.Status409Conflict, "rollout in progress", $"deployment {name} is already rolling out version {current.ToVersion}; promote or roll it back first");
+                }
+
+                rollout = new Rollout(name, strategy, before.ModelVersion, deployment.ModelVersion, deployment.Replicas, 0, DateTimeOffset.UtcNow, RolloutState.Progressing, "started from a spec");
+                deployment = deployment with { ModelVersion = before.ModelVersion, Traffic = before.Traffic };
+            }
+
             await services.Deployments.PutAsync(deployment, context.RequestAborted);
             await services.Audit.AppendAsync(actor, before is null ? "deployment.create" : "deployment.update", name, Serialize(before), Serialize(deployment), context.RequestAborted);
+            if (rollout is not null)
+            {
+                await services.Deployments.PutRolloutAsync(rollout, context.RequestAborted);
+                await services.Audit.AppendAsync(actor, "rollout.start", name, null, Serialize(rollout), context.RequestAborted);
+            }
+
             services.TriggerReconcile();
             return Results.Json(deployment, Json, statusCode: before is null ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         }))
