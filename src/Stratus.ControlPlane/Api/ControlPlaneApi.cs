@@ -116,16 +116,10 @@ public static class ControlPlaneApi
 
         api.MapPut("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
-            var (spec, malformed) = await ReadJsonAsync<DeploymentSpec>(context);
-            if (malformed is not null)
+            var (spec, deployment, refused) = await ReadDeploymentAsync(context, name, services, requireFeasible: true);
+            if (refused is not null)
             {
-                return malformed;
-            }
-
-            var (deployment, problems) = await ValidateAsync(name, spec, services, context.RequestAborted);
-            if (deployment is null)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "invalid deployment", string.Join("; ", problems));
+                return refused;
             }
 
             var before = await FindAsync(services, name, context.RequestAborted);
@@ -324,16 +318,10 @@ public static class ControlPlaneApi
 
         api.MapPost("/deployments/{name}/plan", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
         {
-            var (spec, malformed) = await ReadJsonAsync<DeploymentSpec>(context);
-            if (malformed is not null)
+            var (_, deployment, refused) = await ReadDeploymentAsync(context, name, services, requireFeasible: false);
+            if (refused is not null)
             {
-                return malformed;
-            }
-
-            var (deployment, problems) = await ValidateAsync(name, spec, services, context.RequestAborted, requireFeasible: false);
-            if (deployment is null)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "invalid deployment", string.Join("; ", problems));
+                return refused;
             }
 
             // What the reconciler would do now: with the capacity others hold, this deployment's replicas and the blocks.
@@ -684,6 +672,21 @@ public static class ControlPlaneApi
 
     private static IResult NoSuchDeployment(string name) => Problem(StatusCodes.Status404NotFound, "no such deployment", $"deployment '{name}' does not exist");
 
+    /// <summary>The body as a deployment spec and the deployment it asks for, or the 400 to answer (malformed or invalid).</summary>
+    private static async Task<(DeploymentSpec? Spec, Deployment Deployment, IResult? Refused)> ReadDeploymentAsync(HttpContext context, string name, ControlPlaneServices services, bool requireFeasible)
+    {
+        var (spec, malformed) = await ReadJsonAsync<DeploymentSpec>(context);
+        if (malformed is not null)
+        {
+            return (null, null!, malformed);
+        }
+
+        var (deployment, problems) = await ValidateAsync(name, spec, services, requireFeasible, context.RequestAborted);
+        return deployment is null
+            ? (spec, null!, Problem(StatusCodes.Status400BadRequest, "invalid deployment", string.Join("; ", problems)))
+            : (spec, deployment, null);
+    }
+
     /// <summary>What is wrong with a traffic split: weights must be 0..100 and sum to 100, versions distinct and in the registry.</summary>
     private static async Task<List<string>> TrafficProblemsAsync(ControlPlaneServices services, string model, IReadOnlyList<TrafficSplit> traffic, CancellationToken cancellationToken)
     {
@@ -721,7 +724,7 @@ public static class ControlPlaneApi
     }
 
     /// <summary>The deployment a spec asks for, or every problem with it.</summary>
-    private static async Task<(Deployment? Deployment, List<string> Problems)> ValidateAsync(string name, DeploymentSpec? spec, ControlPlaneServices services, CancellationToken cancellationToken, bool requireFeasible = true)
+    private static async Task<(Deployment? Deployment, List<string> Problems)> ValidateAsync(string name, DeploymentSpec? spec, ControlPlaneServices services, bool requireFeasible, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         try

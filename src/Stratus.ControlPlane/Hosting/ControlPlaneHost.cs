@@ -127,11 +127,12 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
         var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
+        var audit = new SqliteAuditLog(database, time);
         AutoscalerLoop? autoscaler = options.Load is { } load
-            ? new AutoscalerLoop(deployments, new SqliteAuditLog(database, time), load, clouds, loop.Trigger, time, logger)
+            ? new AutoscalerLoop(deployments, audit, load, clouds, loop.Trigger, time, logger)
             : null;
-        var rollouts = new RolloutController(deployments, new SqliteAuditLog(database, time), options.Load, loop.Trigger, time, logger, registry, consistency);
-        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, new SqliteAuditLog(database, time), registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions, rollouts));
+        var rollouts = new RolloutController(deployments, audit, options.Load, loop.Trigger, time, logger, registry, consistency);
+        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions, rollouts));
         await app.StartAsync(cancellationToken);
         return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts);
     }
