@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Stratus.Cli.Tests.Support;
 using Stratus.Client;
 using Stratus.Core.Placement;
@@ -39,7 +38,7 @@ public sealed class OutageRecoveryTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(["local-eu"], await CloudsOfAsync(client, "eu-only"));
 
         using var stop = new CancellationTokenSource();
-        var load = LoadAsync(stop.Token);
+        var load = _system.LoadAsync("global", 2, stop.Token);
         var violations = WatchConstraintsAsync(client, stop.Token);
 
         var clock = Stopwatch.StartNew();
@@ -84,40 +83,6 @@ public sealed class OutageRecoveryTests(ITestOutputHelper output) : IAsyncLifeti
                 return;
             }
         }
-    }
-
-    /// <summary>Two callers sending inference requests through the gateway until stopped (bounded: at most 20,000).</summary>
-    private async Task<(int Ok, int Failed)> LoadAsync(CancellationToken stop)
-    {
-        var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"), CancellationToken.None);
-        var ok = 0;
-        var failed = 0;
-        using var http = new HttpClient { BaseAddress = _system.Gateway.Address, Timeout = TimeSpan.FromSeconds(10) };
-        async Task Caller()
-        {
-            for (var i = 0; i < 10_000 && !stop.IsCancellationRequested; i++)
-            {
-                try
-                {
-                    using var response = await http.PostAsync("v2/models/global/infer", new StringContent(body, Encoding.UTF8, "application/json"), CancellationToken.None);
-                    if (response.IsSuccessStatusCode)
-                    {
-                        Interlocked.Increment(ref ok);
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref failed);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    Interlocked.Increment(ref failed);
-                }
-            }
-        }
-
-        await Task.WhenAll(Caller(), Caller());
-        return (ok, failed);
     }
 
     /// <summary>Watches the replicas throughout: EU-only never outside the EU, never two live replicas of "global" in one cloud.</summary>

@@ -1,4 +1,3 @@
-using System.Text;
 using Stratus.Cli.Tests.Support;
 using Stratus.Client;
 using Xunit.Abstractions;
@@ -39,26 +38,6 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
         await _client.PushModelAsync("credit-risk", model);
     }
 
-    /// <summary>Two callers through the gateway until stopped (bounded); counts answers and failures.</summary>
-    private async Task<(int Ok, int Failed)> LoadAsync(CancellationToken stop)
-    {
-        var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"), CancellationToken.None);
-        var ok = 0;
-        var failed = 0;
-        using var http = new HttpClient { BaseAddress = _system.Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
-        async Task Caller()
-        {
-            for (var i = 0; i < 20_000 && !stop.IsCancellationRequested; i++)
-            {
-                using var response = await http.PostAsync("v2/models/risk/infer", new StringContent(body, Encoding.UTF8, "application/json"), CancellationToken.None);
-                Interlocked.Increment(ref response.IsSuccessStatusCode ? ref ok : ref failed);
-            }
-        }
-
-        await Task.WhenAll(Caller(), Caller());
-        return (ok, failed);
-    }
-
     private async Task<RolloutInfo> SettledAsync()
     {
         RolloutInfo? rollout = null;
@@ -75,7 +54,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
         // Version 2 is another model: the deployment's requests do not fit it, so it answers them with errors.
         await PushAsync("mlp-large.onnx");
         using var stop = new CancellationTokenSource();
-        var load = LoadAsync(stop.Token);
+        var load = _system.LoadAsync("risk", 2, stop.Token);
 
         await _client.StartRolloutAsync("risk", 2, "canary", replicas: 1, steps: [20, 50, 100], stepSeconds: 3, minRequests: 10);
         var rollout = await SettledAsync();
@@ -94,7 +73,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
         // Everything is back on version 1.
         await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
         using var after = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        var (okAfter, failedAfter) = await LoadAsync(after.Token);
+        var (okAfter, failedAfter) = await _system.LoadAsync("risk", 2, after.Token);
         Assert.Equal(0, failedAfter);
         Assert.True(okAfter > 0);
     }
@@ -104,7 +83,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
     {
         await PushAsync("credit-risk.onnx");
         using var stop = new CancellationTokenSource();
-        var load = LoadAsync(stop.Token);
+        var load = _system.LoadAsync("risk", 2, stop.Token);
 
         // Latency rollbacks are unit-tested in CanaryAnalysisTests; here, on a 2-core machine running other suites at
         // once, a new replica's p99 is mostly noise, so the allowance is wide and the flow is what is tested.
@@ -128,7 +107,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
     {
         await PushAsync("credit-risk.onnx");
         using var stop = new CancellationTokenSource();
-        var load = LoadAsync(stop.Token);
+        var load = _system.LoadAsync("risk", 2, stop.Token);
 
         // The same as 'deploy --version 2 --strategy blue-green', from a spec: the version goes through a rollout.
         await _client.ApplyAsync("risk", """{"model":"credit-risk","version":2,"replicas":1,"public":true,"placement":{"allowedClouds":["local-us"]},"strategy":"blue-green"}""");

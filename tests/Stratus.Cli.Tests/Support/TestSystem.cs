@@ -51,6 +51,36 @@ internal sealed class TestSystem : IAsyncDisposable
     public Task<(int Exit, TestInteraction Output)> RunWithTokenAsync(string token, params string[] args) => CliRunner.RunAsync(
         [.. args, "--server", ControlPlane.Address.ToString(), "--gateway", Gateway.Address.ToString(), "--token", token, "--config", Path.Combine(Data, "no-config.json")]);
 
+    /// <summary>
+    /// Steady load: <paramref name="callers"/> callers sending the sample request to a deployment through the gateway
+    /// until stopped (at most 10,000 each); a non-2xx answer or a failed connection counts as a failure.
+    /// </summary>
+    public async Task<(int Ok, int Failed)> LoadAsync(string deployment, int callers, CancellationToken stop)
+    {
+        var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"), CancellationToken.None);
+        var ok = 0;
+        var failed = 0;
+        using var http = new HttpClient { BaseAddress = Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
+        async Task Caller()
+        {
+            for (var i = 0; i < 10_000 && !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    using var response = await http.PostAsync($"v2/models/{deployment}/infer", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), CancellationToken.None);
+                    Interlocked.Increment(ref response.IsSuccessStatusCode ? ref ok : ref failed);
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Caller()));
+        return (ok, failed);
+    }
+
     /// <summary>Replica processes of this system (their artifact path names the data directory).</summary>
     public int RunningReplicas() => Stratus.Testing.ChildProcesses.Matching(c => c.Contains(Data, StringComparison.Ordinal) && c.Contains(" replica ", StringComparison.Ordinal)).Count;
 
