@@ -43,12 +43,41 @@ public sealed class StratusClient : IRouteSource, IDisposable
 
     public Uri Server => new(_http.BaseAddress!, "..");
 
-    public async Task<ModelVersionInfo> PushModelAsync(string name, Stream model, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public Task<ModelVersionInfo> PushModelAsync(string name, Stream model, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        PushModelAsync(name, model, [], progress, cancellationToken);
+
+    /// <summary>
+    /// Pushes a model with sample requests (v2 JSON bodies) that become the version's probe set: a multipart body
+    /// with the samples first, the file streamed last. Nothing is stored unless every sample fits the model.
+    /// </summary>
+    public async Task<ModelVersionInfo> PushModelAsync(string name, Stream model, IReadOnlyList<string> samples, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
-        using var content = new ProgressStreamContent(model, progress);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var file = new ProgressStreamContent(model, progress);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        if (samples.Count == 0)
+        {
+            using (file)
+            {
+                return await SendAsync<ModelVersionInfo>(HttpMethod.Post, $"models/{Escape(name)}", file, cancellationToken);
+            }
+        }
+
+        using var content = new MultipartFormDataContent();
+        for (var i = 0; i < samples.Count; i++)
+        {
+            content.Add(new StringContent(samples[i], Encoding.UTF8, "application/json"), "sample", $"sample-{i + 1}.json");
+        }
+
+        content.Add(file, "model", $"{name}.onnx");
         return await SendAsync<ModelVersionInfo>(HttpMethod.Post, $"models/{Escape(name)}", content, cancellationToken);
     }
+
+    /// <summary>Adds sample requests (each a v2 JSON body) to a model version; the answer is the version with its sample count.</summary>
+    public Task<ModelVersionInfo> AddSamplesAsync(string name, int version, IReadOnlyList<string> samples, CancellationToken cancellationToken = default) =>
+        SendAsync<ModelVersionInfo>(HttpMethod.Post, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/samples", new StringContent("[" + string.Join(",", samples) + "]", Encoding.UTF8, "application/json"), cancellationToken);
+
+    public Task<IReadOnlyList<SampleInfo>> ListSamplesAsync(string name, int version, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<SampleInfo>>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/samples", null, cancellationToken);
 
     public Task<IReadOnlyList<ModelVersionInfo>> ListModelsAsync(CancellationToken cancellationToken = default) =>
         SendAsync<IReadOnlyList<ModelVersionInfo>>(HttpMethod.Get, "models", null, cancellationToken);
@@ -99,9 +128,14 @@ public sealed class StratusClient : IRouteSource, IDisposable
     public Task<DeploymentInfo> SetTrafficAsync(string name, IReadOnlyList<(int Version, int Weight, int? Replicas)> splits, CancellationToken cancellationToken = default) =>
         SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/traffic", JsonContent.Create(splits.Select(s => new { version = s.Version, weight = s.Weight, replicas = s.Replicas }), options: Json), cancellationToken);
 
-    /// <summary>Starts a rollout to a model version: rolling, canary or blue-green.</summary>
-    public Task<RolloutInfo> StartRolloutAsync(string name, int version, string strategy, int? replicas = null, IReadOnlyList<int>? steps = null, int? stepSeconds = null, long? minRequests = null, int? p99SlackMs = null, CancellationToken cancellationToken = default) =>
-        SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout", JsonContent.Create(new { version, strategy, replicas, steps, stepSeconds, minRequests, p99SlackMs }, options: Json), cancellationToken);
+    /// <summary>Starts a rollout to a model version: rolling, canary, blue-green or shadow, with the settings that are not null.</summary>
+    public Task<RolloutInfo> StartRolloutAsync(string name, int version, string strategy, RolloutSettings? settings = null, CancellationToken cancellationToken = default)
+    {
+        var body = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(settings ?? new RolloutSettings(), Json))!.AsObject();
+        body["version"] = version;
+        body["strategy"] = strategy;
+        return SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), cancellationToken);
+    }
 
     public Task<RolloutInfo> GetRolloutAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync<RolloutInfo>(HttpMethod.Get, $"deployments/{Escape(name)}/rollout", null, cancellationToken);
@@ -118,6 +152,13 @@ public sealed class StratusClient : IRouteSource, IDisposable
 
     public Task<IReadOnlyList<CloudStatus>> ListCloudsAsync(CancellationToken cancellationToken = default) =>
         SendAsync<IReadOnlyList<CloudStatus>>(HttpMethod.Get, "clouds", null, cancellationToken);
+
+    /// <summary>Emulates a fault of a local cloud: one deployment's version fails this share of requests there (0 ends it).</summary>
+    public Task<CloudStatus> FaultAsync(string cloud, string deployment, int version, double errorRate, CancellationToken cancellationToken = default) =>
+        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/faults", JsonContent.Create(new { deployment, version, errorRate }, options: Json), cancellationToken);
+
+    public Task<CloudStatus> ClearFaultsAsync(string cloud, CancellationToken cancellationToken = default) =>
+        SendAsync<CloudStatus>(HttpMethod.Delete, $"clouds/{Escape(cloud)}/faults", null, cancellationToken);
 
     public Task<CloudStatus> OutageAsync(string cloud, CancellationToken cancellationToken = default) =>
         SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/outage", null, cancellationToken);

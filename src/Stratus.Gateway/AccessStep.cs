@@ -15,10 +15,10 @@ namespace Stratus.Gateway;
 public sealed class AccessStep : IDisposable
 {
     private readonly GatewayOptions _options;
-    private readonly Func<RouteTable> _routes;
+    private readonly Func<string, Route?> _routes;
     private readonly PartitionedRateLimiter<string> _limiter;
 
-    public AccessStep(GatewayOptions options, Func<RouteTable> routes)
+    public AccessStep(GatewayOptions options, Func<string, Route?> routes)
     {
         _options = options;
         _routes = routes;
@@ -35,7 +35,7 @@ public sealed class AccessStep : IDisposable
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
         var deployment = context.Features.Get<IReverseProxyFeature>()!.Cluster.Config.ClusterId;
-        var route = _routes().Routes.FirstOrDefault(r => r.Deployment == deployment);
+        var route = _routes(deployment);
         string caller;
         if (route is { Public: true })
         {

@@ -54,6 +54,18 @@ public sealed class GatewayOptions
 
     /// <summary>Where requests in flight and completed are counted per deployment (an in-process autoscaler reads it).</summary>
     public Stratus.Core.Scaling.DeploymentLoad Load { get; set; } = new();
+
+    /// <summary>How long a canary attempt may take before the request goes to the stable version; default half of <see cref="RequestTimeout"/>.</summary>
+    public TimeSpan? CanaryAttemptTimeout { get; set; }
+
+    /// <summary>Largest request or answer mirrored to a shadow version (larger ones are skipped, counted).</summary>
+    public long MaxShadowBodyBytes { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary>Mirrored requests in flight at once across deployments (more are skipped, counted).</summary>
+    public int MaxShadowsInFlight { get; set; } = 64;
+
+    /// <summary>Where live requests recorded as samples go (deployments that opted in); null records none.</summary>
+    public Stratus.Core.Routing.IRequestSampleSink? SampleSink { get; set; }
 }
 
 /// <summary>
@@ -73,10 +85,13 @@ public sealed class GatewayHost : IAsyncDisposable
 
     private readonly AccessStep _access;
 
-    private GatewayHost(WebApplication app, RouteTableFollower follower, RegionLatencies latencies, AccessStep access)
+    private readonly ShadowStep _shadow;
+
+    private GatewayHost(WebApplication app, RouteTableFollower follower, RegionLatencies latencies, AccessStep access, ShadowStep shadow)
     {
         _app = app;
         _access = access;
+        _shadow = shadow;
         Routes = follower;
         Latencies = latencies;
         _following = Task.Run(() => follower.RunAsync(_stopping.Token));
@@ -115,11 +130,28 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, FirstFailureHealthPolicy>();
         builder.Services.AddReverseProxy().AddTransforms(transforms => transforms.AddRequestHeaderRemove("Authorization").AddResponseTransform(context =>
         {
-            // A replica's 503 means it ran nothing: hold the answer back so the retry step can try another replica.
-            if (context.ProxyResponse?.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            var items = context.HttpContext.Items;
+            if (context.ProxyResponse is not { } response)
             {
+                return ValueTask.CompletedTask;
+            }
+
+            if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            {
+                // A replica's 503 means it ran nothing: hold the answer back so the retry step can try another replica.
                 context.SuppressResponseBody = true;
-                context.HttpContext.Items[RetryStep.RefusedKey] = true;
+                items[RetryStep.RefusedKey] = true;
+            }
+            else if (items.ContainsKey(RetryStep.CanaryAttemptKey) && (int)response.StatusCode >= 400)
+            {
+                // A canary's error answer is held back: the retry step sends the request to the stable version.
+                context.SuppressResponseBody = true;
+                items[RetryStep.CanaryFailedKey] = true;
+            }
+            else if (items.TryGetValue(RetryStep.CanaryTimerKey, out var timer))
+            {
+                // The canary answered in time: its answer streams to the caller, whatever it takes now.
+                ((CancellationTokenSource)timer!).CancelAfter(Timeout.Infinite);
             }
 
             return ValueTask.CompletedTask;
@@ -141,11 +173,15 @@ public sealed class GatewayHost : IAsyncDisposable
             Results.Json(new { error = $"no deployment named '{deployment}'" }, statusCode: StatusCodes.Status404NotFound));
 
         var retry = app.Services.GetRequiredService<RetryStep>();
-        var access = new AccessStep(options, () => follower.Current);
-        retry.Routes = () => follower.Current;
+        var access = new AccessStep(options, follower.Find);
+        var shadow = new ShadowStep(options, metrics) { Routes = follower.Find };
+        var recording = new SampleRecordingStep(options, metrics) { Routes = follower.Find };
+        retry.Routes = follower.Find;
         app.MapReverseProxy(pipeline =>
         {
             pipeline.Use((context, next) => access.InvokeAsync(context, () => next(context)));
+            pipeline.Use((context, next) => recording.InvokeAsync(context, () => next(context)));
+            pipeline.Use((context, next) => shadow.InvokeAsync(context, () => next(context)));
             pipeline.Use((context, next) => retry.InvokeAsync(context, () => next(context)));
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
@@ -153,7 +189,7 @@ public sealed class GatewayHost : IAsyncDisposable
         });
 
         await app.StartAsync(cancellationToken);
-        return new GatewayHost(app, follower, latencies, access);
+        return new GatewayHost(app, follower, latencies, access, shadow);
     }
 
     public async ValueTask DisposeAsync()
@@ -163,6 +199,7 @@ public sealed class GatewayHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         _access.Dispose();
+        _shadow.Dispose();
         _stopping.Dispose();
     }
 }

@@ -10,6 +10,9 @@ public sealed class GatewayMetrics
     private readonly Histogram _latency;
     private readonly Counter _retries;
     private readonly Counter _ejections;
+    private readonly Counter _canaryFallbacks;
+    private readonly Counter _shadows;
+    private readonly Counter _samples;
 
     public GatewayMetrics()
     {
@@ -25,6 +28,9 @@ public sealed class GatewayMetrics
             new HistogramConfiguration { LabelNames = ["deployment", "version", "region", "replica"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18) });
         _retries = factory.CreateCounter("stratus_gateway_retries_total", "Requests sent again to another replica after an attempt that never reached a model.", new CounterConfiguration { LabelNames = ["deployment"] });
         _ejections = factory.CreateCounter("stratus_gateway_ejections_total", "Replicas taken out of traffic by passive health.", new CounterConfiguration { LabelNames = ["deployment", "replica"] });
+        _canaryFallbacks = factory.CreateCounter("stratus_gateway_canary_fallbacks_total", "Requests a canary version failed that the stable version then answered.", new CounterConfiguration { LabelNames = ["deployment", "version"] });
+        _shadows = factory.CreateCounter("stratus_gateway_shadow_requests_total", "Mirrored requests of shadow versions by outcome: matched, diverged, shadow_failed, stable_failed, skipped.", new CounterConfiguration { LabelNames = ["deployment", "version", "outcome"] });
+        _samples = factory.CreateCounter("stratus_gateway_recorded_samples_total", "Live requests handed to the control plane as samples of a version.", new CounterConfiguration { LabelNames = ["deployment", "version"] });
     }
 
     public CollectorRegistry Registry { get; }
@@ -43,4 +49,10 @@ public sealed class GatewayMetrics
     public void Retried(string deployment) => _retries.WithLabels(deployment).Inc();
 
     public void Ejected(string deployment, string replica) => _ejections.WithLabels(deployment, replica).Inc();
+
+    public void CanaryFallback(string deployment, string version) => _canaryFallbacks.WithLabels(deployment, version).Inc();
+
+    public void Shadow(string deployment, string version, string outcome) => _shadows.WithLabels(deployment, version, outcome).Inc();
+
+    public void RecordedSample(string deployment, string version) => _samples.WithLabels(deployment, version).Inc();
 }

@@ -5,7 +5,7 @@ using Yarp.ReverseProxy.Model;
 namespace Stratus.Gateway;
 
 /// <summary>
-/// Picks a replica: first a model version (the one the path names, else by the traffic weights), then the healthy region with the lowest measured latency first (the gateway's own among equals),
+/// Picks a replica among those of the model version <see cref="RetryStep"/> chose: the healthy region with the lowest measured latency first (the gateway's own among equals),
 /// spilling over to the next region when every replica of the nearest is saturated; within a region, the less loaded
 /// of two random replicas (power of two choices on outstanding requests, which YARP counts per destination). A region
 /// not measured for a while gets single requests to measure it.
@@ -21,7 +21,6 @@ public sealed class RegionAwareLoadBalancingPolicy(RegionLatencies latencies, Ga
 
     public DestinationState? PickDestination(HttpContext context, ClusterState cluster, IReadOnlyList<DestinationState> availableDestinations)
     {
-        availableDestinations = OfVersion(context, cluster, availableDestinations);
         if (availableDestinations.Count == 0)
         {
             return null;
@@ -60,54 +59,6 @@ public sealed class RegionAwareLoadBalancingPolicy(RegionLatencies latencies, Ga
         // Every region saturated: the least loaded of two anywhere.
         return TwoChoices(availableDestinations);
     }
-
-    /// <summary>
-    /// The destinations of one model version: the one the path names (<c>/versions/{v}/</c>), else one drawn by the
-    /// traffic weights among the versions that have a destination available; all of them when there is no split.
-    /// </summary>
-    private static IReadOnlyList<DestinationState> OfVersion(HttpContext context, ClusterState cluster, IReadOnlyList<DestinationState> available)
-    {
-        var path = context.Request.Path.Value ?? string.Empty;
-        var marker = path.IndexOf("/versions/", StringComparison.Ordinal);
-        if (marker >= 0)
-        {
-            var rest = path[(marker + "/versions/".Length)..];
-            var asked = rest.Split('/')[0];
-            return [.. available.Where(d => VersionOf(d) == asked)];
-        }
-
-        var weights = cluster.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.WeightsKey);
-        if (string.IsNullOrEmpty(weights))
-        {
-            return available;
-        }
-
-        var offered = weights.Split(',')
-            .Select(w => w.Split(':'))
-            .Select(p => (Version: p[0], Weight: int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture)))
-            .Where(w => w.Weight > 0 && available.Any(d => VersionOf(d) == w.Version))
-            .ToList();
-        if (offered.Count == 0)
-        {
-            return available;
-        }
-
-        var draw = Random.Shared.Next(offered.Sum(w => w.Weight));
-        foreach (var (version, weight) in offered)
-        {
-            if (draw < weight)
-            {
-                return [.. available.Where(d => VersionOf(d) == version)];
-            }
-
-            draw -= weight;
-        }
-
-        return available;
-    }
-
-    private static string VersionOf(DestinationState destination) =>
-        destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.VersionKey) ?? string.Empty;
 
     public static string RegionOf(DestinationState destination) =>
         destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.RegionKey) ?? string.Empty;

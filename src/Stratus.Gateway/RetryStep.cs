@@ -1,20 +1,35 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Stratus.Core.Routing;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
 namespace Stratus.Gateway;
 
 /// <summary>
-/// The first step of the proxy pipeline: retries a request whose attempt never reached a model, on another replica
-/// (the balancer then prefers the next region when the near one is out), within the request deadline.
+/// The proxy pipeline's attempt loop: chooses the model version a request goes to, retries attempts that never
+/// reached a model on another replica, and sends a request whose canary attempt failed to the stable version, all
+/// within the request deadline.
 /// <para>
-/// Never reached a model: the connection was refused or reset before any answer came back (replica gone, or a
-/// keep-alive connection it closed as it stopped; YARP's <see cref="ForwarderError.Request"/>, which excludes
-/// timeouts), or the replica answered 503 (loading, queue full, draining), which it does before running anything. A
-/// request that did reach the model (a timeout, a reset mid-answer, a 4xx, a 500) is not retried. The body is buffered so a retry sends the same bytes. When no replica is left, the
-/// caller gets 503 with the reason, not a hang.
+/// The version is the one the path names (<c>/versions/{v}/</c>), else one drawn by the traffic weights among the
+/// versions with a replica available. Never reached a model: the connection was refused or reset before any answer
+/// came back (replica gone, or a keep-alive connection it closed as it stopped; YARP's
+/// <see cref="ForwarderError.Request"/>, which excludes timeouts), or the replica answered 503 (loading, queue full,
+/// draining), which it does before running anything. Such an attempt is tried again on another replica of the same
+/// version (the balancer then prefers the next region when the near one is out). A request that did reach the model
+/// (a timeout, a reset mid-answer, a 4xx, a 500) is not retried, with one exception:
+/// </para>
+/// <para>
+/// A canary attempt (a version other than the stable one, chosen by weight) that fails (any error answer, a transport
+/// error, or no answer within <see cref="GatewayOptions.CanaryAttemptTimeout"/>) is counted against the canary for
+/// its analysis and the request is sent to the stable version, so a bad canary costs callers nothing. Inference is
+/// idempotent, which makes this safe. It is not possible when the canary's answer had already started streaming (a
+/// 2xx), when the deadline is spent, or when the stable version has no replica available; the caller then gets the
+/// canary's answer. The body is buffered so a retry sends the same bytes. When no replica is left, the caller gets
+/// 503 with the reason, not a hang.
 /// </para>
 /// </summary>
 public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies, GatewayMetrics metrics)
@@ -22,17 +37,27 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
     /// <summary>Set by the response transform when a replica answered 503: its body was held back so this step can retry.</summary>
     public const string RefusedKey = "stratus.refused";
 
+    /// <summary>Set on an attempt that goes to a canary: the response transform holds back an error answer's body.</summary>
+    public const string CanaryAttemptKey = "stratus.canary";
+
+    /// <summary>Set by the response transform when a canary attempt answered with an error, whose body was held back.</summary>
+    public const string CanaryFailedKey = "stratus.canary-failed";
+
+    /// <summary>The canary attempt's timer, stopped by the response transform once a good answer's headers arrive.</summary>
+    public const string CanaryTimerKey = "stratus.canary-timer";
+
     private int _held;
 
-    /// <summary>The current route table (set by the host), to know which deployments scale from zero.</summary>
-    public Func<Stratus.Core.Routing.RouteTable>? Routes { get; set; }
+    /// <summary>A deployment's route in the current table (set by the host): its weights, stable version and scale-from-zero.</summary>
+    public Func<string, Route?>? Routes { get; set; }
 
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
         var proxy = context.Features.Get<IReverseProxyFeature>()!;
         var deployment = proxy.Cluster.Config.ClusterId;
+        var route = Routes?.Invoke(deployment);
         context.Request.EnableBuffering();
-        if (proxy.AvailableDestinations.Count == 0 && Routes?.Invoke().Routes.FirstOrDefault(r => r.Deployment == deployment) is { ScalesFromZero: true })
+        if (proxy.AvailableDestinations.Count == 0 && route is { ScalesFromZero: true })
         {
             // Scaled to zero: hold the request (counted as load, so the autoscaler starts a replica) until one is ready.
             if (!await HoldAsync(proxy, context.RequestAborted))
@@ -44,22 +69,30 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
             proxy.AvailableDestinations = proxy.Route.Cluster!.DestinationsState.AvailableDestinations;
         }
 
-        var candidates = proxy.AvailableDestinations;
+        var all = proxy.AvailableDestinations;
+        var (version, named) = ChooseVersion(context, route, all);
+        var candidates = version is null ? all : [.. all.Where(d => VersionOf(d) == version)];
+        var stable = route?.ModelVersion.ToString(CultureInfo.InvariantCulture);
+        var canary = version is not null && !named && version != stable && all.Any(d => VersionOf(d) == stable);
+        proxy.AvailableDestinations = candidates;
+
         var tried = new List<DestinationState>();
         var started = Stopwatch.GetTimestamp();
         string? lastFailure = null;
         for (var attempt = 1; ; attempt++)
         {
             var attemptStarted = Stopwatch.GetTimestamp();
-            await next();
+            var canaryTimedOut = canary ? await CanaryAttemptAsync(context, next) : await PlainAttemptAsync(next);
             var destination = proxy.ProxiedDestination;
             var error = context.Features.Get<IForwarderErrorFeature>();
             var refused = context.Items.Remove(RefusedKey);
+            var canaryFailed = context.Items.Remove(CanaryFailedKey) || canaryTimedOut;
             var notReached = refused || error is { Error: ForwarderError.Request };
             if (destination is not null)
             {
                 var region = RegionAwareLoadBalancingPolicy.RegionOf(destination);
-                if (error is null && !refused)
+                var answered = error is null && !refused && !canaryFailed;
+                if (answered)
                 {
                     latencies.Record(region, Stopwatch.GetElapsedTime(attemptStarted));
                 }
@@ -68,12 +101,31 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
                     latencies.Release((string)measuring!);
                 }
 
-                metrics.Attempt(deployment, region, destination, error is null && !refused ? context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : notReached ? "not_reached" : "failed", Stopwatch.GetElapsedTime(attemptStarted));
+                metrics.Attempt(deployment, region, destination, answered ? context.Response.StatusCode.ToString(CultureInfo.InvariantCulture) : notReached ? "not_reached" : canaryTimedOut ? "timeout" : "failed", Stopwatch.GetElapsedTime(attemptStarted));
             }
 
             if (error is { Error: ForwarderError.NoAvailableDestinations } && tried.Count == 0)
             {
-                await FailAsync(context, $"deployment '{deployment}' has no ready replica");
+                await FailAsync(context, $"deployment '{deployment}' has no ready replica{(version is null ? string.Empty : $" of version {version}")}");
+                return;
+            }
+
+            if (canary && destination is not null && (canaryFailed || error is not null || refused) && !context.Response.HasStarted)
+            {
+                // The canary failed this request: it counts against the canary, and the stable version answers it.
+                Record(deployment, destination, success: false, Stopwatch.GetElapsedTime(attemptStarted));
+                canary = false;
+                candidates = [.. all.Where(d => VersionOf(d) == stable)];
+                if (candidates.Count > 0 && Stopwatch.GetElapsedTime(started) < options.RequestTimeout)
+                {
+                    metrics.CanaryFallback(deployment, version!);
+                    Reset(context, proxy, candidates);
+                    continue;
+                }
+
+                // The canary's error body was held back for the retry that cannot happen: say what happened instead.
+                var what = canaryTimedOut ? "no answer in time" : refused ? "it answered 503" : error is not null ? $"{error.Error}" : $"it answered {context.Response.StatusCode}";
+                await FailAsync(context, $"version {version} of '{deployment}' failed the request ({what}) and no replica of the stable version could take it in time", error is null && !canaryTimedOut ? context.Response.StatusCode : StatusCodes.Status502BadGateway);
                 return;
             }
 
@@ -91,9 +143,9 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
 
             if (!notReached || context.Response.HasStarted)
             {
-                if (destination is not null && int.TryParse(destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.VersionKey), System.Globalization.CultureInfo.InvariantCulture, out var version))
+                if (destination is not null)
                 {
-                    options.Load.Result(deployment, version, error is null && context.Response.StatusCode < 400, Stopwatch.GetElapsedTime(started), DateTimeOffset.UtcNow);
+                    Record(deployment, destination, error is null && context.Response.StatusCode < 400, Stopwatch.GetElapsedTime(started));
                 }
 
                 return;
@@ -113,10 +165,98 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
             }
 
             metrics.Retried(deployment);
-            context.Features.Set<IForwarderErrorFeature>(null);
-            context.Response.Clear();
-            context.Request.Body.Position = 0;
-            proxy.AvailableDestinations = remaining;
+            Reset(context, proxy, remaining);
+        }
+    }
+
+    private static async Task<bool> PlainAttemptAsync(Func<Task> next)
+    {
+        await next();
+        return false;
+    }
+
+    /// <summary>
+    /// One attempt at a canary with its own, shorter deadline (so the stable version still has time), and its error
+    /// answers held back; true when it timed out. The deadline applies until the answer's headers arrive.
+    /// </summary>
+    private async Task<bool> CanaryAttemptAsync(HttpContext context, Func<Task> next)
+    {
+        var lifetime = context.Features.Get<IHttpRequestLifetimeFeature>()!;
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(lifetime.RequestAborted);
+        timer.CancelAfter(options.CanaryAttemptTimeout ?? (options.RequestTimeout / 2));
+        context.Items[CanaryAttemptKey] = true;
+        context.Items[CanaryTimerKey] = timer;
+        context.Features.Set<IHttpRequestLifetimeFeature>(new AttemptLifetime(lifetime, timer.Token));
+        try
+        {
+            await next();
+        }
+        finally
+        {
+            context.Features.Set(lifetime);
+            context.Items.Remove(CanaryAttemptKey);
+            context.Items.Remove(CanaryTimerKey);
+        }
+
+        return timer.IsCancellationRequested && !lifetime.RequestAborted.IsCancellationRequested;
+    }
+
+    /// <summary>Clears a failed attempt's traces so the next one starts clean.</summary>
+    private static void Reset(HttpContext context, IReverseProxyFeature proxy, IReadOnlyList<DestinationState> destinations)
+    {
+        context.Features.Set<IForwarderErrorFeature>(null);
+        context.Response.Clear();
+        context.Request.Body.Position = 0;
+        proxy.AvailableDestinations = destinations;
+    }
+
+    /// <summary>The version a request goes to and whether its path named it; null when the deployment has no split.</summary>
+    private static (string? Version, bool Named) ChooseVersion(HttpContext context, Route? route, IReadOnlyList<DestinationState> available)
+    {
+        var path = context.Request.Path.Value ?? string.Empty;
+        var marker = path.IndexOf("/versions/", StringComparison.Ordinal);
+        if (marker >= 0)
+        {
+            return (path[(marker + "/versions/".Length)..].Split('/')[0], true);
+        }
+
+        if (route is null || route.Weights.Count == 0)
+        {
+            return (null, false);
+        }
+
+        var offered = route.Weights
+            .Where(w => w.Weight > 0 && available.Any(d => VersionOf(d) == w.Version.ToString(CultureInfo.InvariantCulture)))
+            .ToList();
+        if (offered.Count == 0)
+        {
+            return (null, false);
+        }
+
+        var draw = Random.Shared.Next(offered.Sum(w => w.Weight));
+        foreach (var weight in offered)
+        {
+            if (draw < weight.Weight)
+            {
+                return (weight.Version.ToString(CultureInfo.InvariantCulture), false);
+            }
+
+            draw -= weight.Weight;
+        }
+
+        return (null, false);
+    }
+
+    internal static string VersionOf(DestinationState destination) =>
+        destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.VersionKey) ?? string.Empty;
+
+    /// <summary>An attempt's outcome for canary analysis: the version and cloud of the replica that answered.</summary>
+    private void Record(string deployment, DestinationState destination, bool success, TimeSpan elapsed)
+    {
+        if (int.TryParse(VersionOf(destination), CultureInfo.InvariantCulture, out var version))
+        {
+            var cloud = destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.CloudKey) ?? string.Empty;
+            options.Load.Result(deployment, version, success, elapsed, DateTimeOffset.UtcNow, cloud);
         }
     }
 
@@ -163,5 +303,17 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = message }));
+    }
+
+    /// <summary>The request's lifetime as one attempt sees it: aborted when the caller goes away or the attempt's own deadline passes.</summary>
+    private sealed class AttemptLifetime(IHttpRequestLifetimeFeature inner, CancellationToken aborted) : IHttpRequestLifetimeFeature
+    {
+        public CancellationToken RequestAborted
+        {
+            get => aborted;
+            set { }
+        }
+
+        public void Abort() => inner.Abort();
     }
 }

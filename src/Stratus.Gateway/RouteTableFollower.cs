@@ -13,8 +13,12 @@ public sealed partial class RouteTableFollower(IRouteSource source, ILogger logg
     private static readonly TimeSpan PollTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private volatile RouteTable _current = RouteTable.Empty;
+    private volatile Dictionary<string, Route> _byDeployment = new(StringComparer.Ordinal);
 
     public RouteTable Current => _current;
+
+    /// <summary>A deployment's route in the current table (a lookup, not a scan, on every request); null when it has none.</summary>
+    public Route? Find(string deployment) => _byDeployment.GetValueOrDefault(deployment);
 
     /// <summary>Raised with each new table (on the follower's thread).</summary>
     public event Action<RouteTable>? Changed;
@@ -31,6 +35,7 @@ public sealed partial class RouteTableFollower(IRouteSource source, ILogger logg
                 var table = await source.WaitForNewerAsync(_current.Version, PollTimeout, cancellationToken);
                 if (table.Version != _current.Version)
                 {
+                    _byDeployment = table.Routes.ToDictionary(r => r.Deployment, StringComparer.Ordinal);
                     _current = table;
                     Changed?.Invoke(table);
                 }

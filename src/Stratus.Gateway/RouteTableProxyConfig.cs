@@ -15,7 +15,6 @@ public sealed class RouteTableProxyConfig : IProxyConfigProvider
     public const string RegionKey = "stratus.region";
     public const string CloudKey = "stratus.cloud";
     public const string VersionKey = "stratus.version";
-    public const string WeightsKey = "stratus.weights";
 
     private readonly GatewayOptions _options;
     private volatile Snapshot _snapshot = new([], [], 0);
@@ -40,7 +39,6 @@ public sealed class RouteTableProxyConfig : IProxyConfigProvider
             {
                 ClusterId = route.Deployment,
                 LoadBalancingPolicy = RegionAwareLoadBalancingPolicy.PolicyName,
-                Metadata = route.Weights.Count == 0 ? null : new Dictionary<string, string> { [WeightsKey] = string.Join(",", route.Weights.Select(w => $"{w.Version}:{w.Weight}")) },
                 Destinations = route.Endpoints.ToDictionary(
                     e => e.ReplicaId,
                     e => new DestinationConfig

@@ -56,7 +56,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
         using var stop = new CancellationTokenSource();
         var load = _system.LoadAsync("risk", 2, stop.Token);
 
-        await _client.StartRolloutAsync("risk", 2, "canary", replicas: 1, steps: [20, 50, 100], stepSeconds: 3, minRequests: 10);
+        await _client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
         var rollout = await SettledAsync();
         await stop.CancelAsync();
         var (ok, failed) = await load;
@@ -87,7 +87,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
 
         // Latency rollbacks are unit-tested in CanaryAnalysisTests; here, on a 2-core machine running other suites at
         // once, a new replica's p99 is mostly noise, so the allowance is wide and the flow is what is tested.
-        await _client.StartRolloutAsync("risk", 2, "canary", replicas: 1, steps: [50, 100], stepSeconds: 2, minRequests: 5, p99SlackMs: 2000);
+        await _client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [50, 100], StepSeconds = 2, MinRequests = 5, P99SlackMs = 2000 });
         var rollout = await SettledAsync();
         await stop.CancelAsync();
         var (ok, failed) = await load;

@@ -37,12 +37,14 @@ internal static class Program
         log.WriteLine($"writing to {output.Path}");
 
         var credit = CreditRiskModel.Write(output, log);
+        CreditRiskModel.WriteRetrained(output, log);
         MlpLargeModel.Write(output);
         MultiInputModel.Write(output);
         AllTypesModel.Write(output);
         ScaleModel.Write(output);
         StateModel.Write(output);
         SequenceModel.Write(output);
+        NondeterministicModel.Write(output);
         CorruptModel.Write(output, File.ReadAllBytes(Path.Combine(output.Path, CreditRiskModel.FileName)));
         ReadmeWriter.Write(output, credit);
 

@@ -41,7 +41,51 @@ internal static class Specs
             throw new SpecException($"{path}: 'name' is required");
         }
 
+        InlineSampleFiles(json, path);
         return (json.ToJsonString(), name);
+    }
+
+    /// <summary>
+    /// <c>probes.samples</c> entries may name files of v2 requests (relative to the spec), as <c>@request.json</c> or a
+    /// plain path: each is read into the spec (a file may hold one request or an array of them).
+    /// </summary>
+    private static void InlineSampleFiles(JsonObject json, string path)
+    {
+        if (json["probes"] is not JsonObject { } probes || probes["samples"] is not JsonArray samples)
+        {
+            return;
+        }
+
+        var inlined = new JsonArray();
+        foreach (var sample in samples)
+        {
+            if (sample?.GetValueKind() != JsonValueKind.String)
+            {
+                inlined.Add(sample?.DeepClone());
+                continue;
+            }
+
+            var file = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, sample.GetValue<string>().TrimStart('@'));
+            if (!File.Exists(file))
+            {
+                throw new SpecException($"{path}: probes.samples names {file}, which does not exist");
+            }
+
+            try
+            {
+                var node = JsonNode.Parse(File.ReadAllText(file));
+                foreach (var request in node is JsonArray many ? [.. many.Select(n => n?.DeepClone())] : new[] { node })
+                {
+                    inlined.Add(request);
+                }
+            }
+            catch (JsonException e)
+            {
+                throw new SpecException($"{path}: the sample file {file} is not JSON: {e.Message}");
+            }
+        }
+
+        probes["samples"] = inlined;
     }
 
     private static JsonNode? ToJson(YamlNode node) => node switch

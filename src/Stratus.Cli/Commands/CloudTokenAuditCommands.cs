@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Spectre.Console;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Core.Clouds;
@@ -41,6 +42,35 @@ internal sealed class CloudCommand : Command
 
         Subcommands.Add(Refuse(interaction, global));
         Subcommands.Add(Accept(interaction, global));
+        Subcommands.Add(Fault(interaction, global));
+    }
+
+    private static Command Fault(IInteraction interaction, GlobalOptions global)
+    {
+        var name = new Argument<string>("name") { Description = "Cloud name." };
+        var deployment = new Option<string>("--deployment") { Description = "The deployment whose replicas in this cloud meet the fault." };
+        var version = new Option<int?>("--version") { Description = "Only its replicas of this model version." };
+        var rate = new Option<double>("--error-rate") { Description = "Share of inference requests they fail with 500 (0 ends the fault).", DefaultValueFactory = _ => 1 };
+        var clear = new Option<bool>("--clear") { Description = "End every emulated fault of the cloud." };
+        var command = new Command("fault", "Emulate a fault of a local cloud that only one deployment's version meets: its replicas there fail a share of requests.") { name, deployment, version, rate, clear };
+        command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            if (parse.GetValue(clear))
+            {
+                session.Render(await session.Client.ClearFaultsAsync(parse.GetValue(name)!, cancellationToken), c => Table(session, [c]));
+                return ExitCodes.Success;
+            }
+
+            if (parse.GetValue(deployment) is not { } target || parse.GetValue(version) is not { } v)
+            {
+                interaction.Error("give --deployment and --version (or --clear)");
+                return ExitCodes.InvalidArguments;
+            }
+
+            session.Render(await session.Client.FaultAsync(parse.GetValue(name)!, target, v, parse.GetValue(rate), cancellationToken), c => Table(session, [c]));
+            return ExitCodes.Success;
+        }, cancellationToken));
+        return command;
     }
 
     private static Command Refuse(IInteraction interaction, GlobalOptions global)
@@ -88,6 +118,18 @@ internal sealed class CloudCommand : Command
         }
 
         session.Console.Write(table);
+        foreach (var c in clouds)
+        {
+            foreach (var block in c.Blocked)
+            {
+                session.Console.WriteLine($"{c.Name}: {block}");
+            }
+
+            foreach (var fault in c.Faults)
+            {
+                session.Console.WriteLine($"{c.Name}: emulated fault: {fault}");
+            }
+        }
     }
 }
 

@@ -24,10 +24,20 @@ internal sealed class DeployCommand : Command
         var isPublic = new Option<bool>("--public") { Description = "Anyone may call it through the gateway (default: callers need a key, see 'stratus key')." };
         var scaling = AutoscalingOptions.Create();
         scaling.AddTo(this);
-        var strategy = new Option<string>("--strategy") { Description = "Move an existing deployment to --version by rolling, canary or blue-green (a rollout; see 'stratus rollout')." };
-        var stepSeconds = new Option<int?>("--step-seconds") { Description = "Canary: seconds each weight step is observed (default 60)." };
+        var strategy = new Option<string>("--strategy") { Description = "Move an existing deployment to --version by rolling, canary, blue-green or shadow (a rollout; see 'stratus rollout')." };
+        var stepSeconds = new Option<int?>("--step-seconds") { Description = "Canary: seconds each weight step is observed; shadow: seconds of comparison before promotion (default 60)." };
+        var minRequests = new Option<long?>("--min-requests") { Description = "Canary and shadow: requests needed for a verdict (default 50)." };
+        var maxErrorIncrease = new Option<double?>("--max-error-rate-increase") { Description = "Canary and shadow: how much more often the new version may fail, overall and in any cloud (default 0.01)." };
+        var mirror = new Option<int?>("--mirror-percent") { Description = "Shadow: share of live requests mirrored to the new version (default 100)." };
+        var tolerance = new Option<double?>("--tolerance") { Description = "Shadow: absolute and relative tolerance of the comparison of answers (default 1e-4)." };
+        var agreement = new Option<double?>("--min-argmax-agreement") { Description = "Shadow: least share of classifier rows with the same arg-max (default 0.99)." };
         Options.Add(strategy);
         Options.Add(stepSeconds);
+        Options.Add(minRequests);
+        Options.Add(maxErrorIncrease);
+        Options.Add(mirror);
+        Options.Add(tolerance);
+        Options.Add(agreement);
         var waiting = WaitOptions.Create();
         Arguments.Add(name);
         Options.Add(isPublic);
@@ -66,7 +76,17 @@ internal sealed class DeployCommand : Command
                     return ExitCodes.InvalidArguments;
                 }
 
-                var rollout = await session.Client.StartRolloutAsync(deploymentName, to, how, stepSeconds: parse.GetValue(stepSeconds), cancellationToken: cancellationToken);
+                var settings = new RolloutSettings
+                {
+                    StepSeconds = parse.GetValue(stepSeconds),
+                    MinRequests = parse.GetValue(minRequests),
+                    MaxErrorRateIncrease = parse.GetValue(maxErrorIncrease),
+                    MirrorPercent = parse.GetValue(mirror),
+                    AbsoluteTolerance = parse.GetValue(tolerance),
+                    RelativeTolerance = parse.GetValue(tolerance),
+                    MinArgmaxAgreement = parse.GetValue(agreement),
+                };
+                var rollout = await session.Client.StartRolloutAsync(deploymentName, to, how, settings, cancellationToken);
                 session.Render(rollout, r => RolloutCommand.Show(interaction, r));
                 return ExitCodes.Success;
             }
@@ -363,9 +383,14 @@ internal sealed class DeploymentCommand : Command
             console.WriteLine($"autoscaler: {reason}");
         }
 
+        foreach (var note in status.Consistency)
+        {
+            console.WriteLine($"consistency of version {note.Version}: {note.Note}");
+        }
+
         if (d.Traffic.Count > 0)
         {
-            console.WriteLine("traffic: " + string.Join(", ", d.Traffic.Select(t => $"version {t.Version} {t.Weight}%" + (t.Replicas is { } n ? $" ({n} replicas)" : string.Empty))));
+            console.WriteLine("traffic: " + string.Join(", ", d.Traffic.Select(t => $"version {t.Version} {t.Weight}%" + (t.Replicas is { } n ? $" ({n} replicas)" : string.Empty) + (t.Mirror is { } m ? $" (shadow: {m.Percent}% mirrored)" : string.Empty))));
         }
 
         var table = Output.Table("REPLICA", "VERSION", "CLOUD", "KIND", "STATE", "ENDPOINT", "REASON");

@@ -14,9 +14,40 @@ internal sealed class ModelCommand : Command
     {
         var file = new Argument<FileInfo>("file") { Description = "The .onnx file." };
         var name = new Option<string>("--name") { Description = "Model name (a lower-case DNS label); defaults to the file's name." };
-        var push = new Command("push", "Upload a model: validated in ONNX Runtime, stored by SHA-256, given the next version.") { file, name };
-        push.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, session => PushAsync(session, parse.GetValue(file)!, parse.GetValue(name), cancellationToken), cancellationToken));
+        var samples = new Option<FileInfo[]>("--sample") { Description = "A real v2 inference request (JSON) stored with the version as its probe set; repeatable." };
+        var push = new Command("push", "Upload a model: validated in ONNX Runtime, stored by SHA-256, given the next version.") { file, name, samples };
+        push.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session => await PushAsync(session, parse.GetValue(file)!, parse.GetValue(name), await ReadSamplesAsync(parse.GetValue(samples) ?? [], cancellationToken), cancellationToken), cancellationToken));
         Subcommands.Add(push);
+
+        var sampleName = new Argument<string>("name") { Description = "Model name." };
+        var sampleVersion = new Argument<int>("version") { Description = "Model version." };
+        var sampleFiles = new Argument<FileInfo[]>("files") { Description = "v2 inference requests (JSON), one per file; a file may also hold an array of them." };
+        var addSamples = new Command("add", "Add sample requests to a model version: its probe set, checked against its signature.") { sampleName, sampleVersion, sampleFiles };
+        addSamples.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            var added = await session.Client.AddSamplesAsync(parse.GetValue(sampleName)!, parse.GetValue(sampleVersion), await ReadSamplesAsync(parse.GetValue(sampleFiles) ?? [], cancellationToken), cancellationToken);
+            session.Render(added, m => session.Console.WriteLine($"{m.Name} version {m.Version} has {m.Samples} sample(s)"));
+            return ExitCodes.Success;
+        }, cancellationToken));
+        var listName = new Argument<string>("name") { Description = "Model name." };
+        var listVersion = new Argument<int>("version") { Description = "Model version." };
+        var listSamples = new Command("list", "A model version's sample requests: where each came from and its inputs.") { listName, listVersion };
+        listSamples.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            session.Render(await session.Client.ListSamplesAsync(parse.GetValue(listName)!, parse.GetValue(listVersion), cancellationToken), list =>
+            {
+                var table = Output.Table("#", "SOURCE", "SHA256", "CREATED", "INPUTS");
+                foreach (var sample in list)
+                {
+                    var inputs = sample.Request.TryGetProperty("inputs", out var i) ? string.Join(", ", i.EnumerateArray().Select(t => $"{t.GetProperty("name").GetString()} {t.GetProperty("datatype").GetString()} [{string.Join(",", t.GetProperty("shape").EnumerateArray())}]")) : string.Empty;
+                    table.Row(sample.Seq, sample.Source, sample.Sha256[..12], sample.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), inputs);
+                }
+
+                session.Console.Write(table);
+            });
+            return ExitCodes.Success;
+        }, cancellationToken));
+        Subcommands.Add(new Command("sample", "Sample requests of a model version: the probe set of the consistency check.") { addSamples, listSamples });
 
         var list = new Command("list", "Every model version in the registry.");
         list.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
@@ -49,7 +80,33 @@ internal sealed class ModelCommand : Command
         Subcommands.Add(show);
     }
 
-    private static async Task<int> PushAsync(ClientSession session, FileInfo file, string? name, CancellationToken cancellationToken)
+    /// <summary>Each file as sample request bodies: one request, or an array of them.</summary>
+    private static async Task<IReadOnlyList<string>> ReadSamplesAsync(IReadOnlyList<FileInfo> files, CancellationToken cancellationToken)
+    {
+        var samples = new List<string>();
+        foreach (var file in files)
+        {
+            if (!file.Exists)
+            {
+                throw new StratusApiException(System.Net.HttpStatusCode.BadRequest, "no such file", file.FullName);
+            }
+
+            var text = await File.ReadAllTextAsync(file.FullName, cancellationToken);
+            try
+            {
+                using var document = System.Text.Json.JsonDocument.Parse(text);
+                samples.AddRange(document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array ? document.RootElement.EnumerateArray().Select(e => e.GetRawText()) : [text]);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new StratusApiException(System.Net.HttpStatusCode.BadRequest, "sample is not JSON", $"{file.FullName}: {e.Message}");
+            }
+        }
+
+        return samples;
+    }
+
+    private static async Task<int> PushAsync(ClientSession session, FileInfo file, string? name, IReadOnlyList<string> samples, CancellationToken cancellationToken)
     {
         if (!file.Exists)
         {
@@ -74,19 +131,19 @@ internal sealed class ModelCommand : Command
                             task.Description = "validating in ONNX Runtime";
                         }
                     });
-                    var result = await session.Client.PushModelAsync(name, stream, progress, cancellationToken);
+                    var result = await session.Client.PushModelAsync(name, stream, samples, progress, cancellationToken);
                     task.Description = $"pushed {Markup.Escape(file.Name)}";
                     return result;
                 });
         }
         else
         {
-            pushed = await session.Client.PushModelAsync(name, stream, null, cancellationToken);
+            pushed = await session.Client.PushModelAsync(name, stream, samples, null, cancellationToken);
         }
 
         session.Render(pushed, m =>
         {
-            session.Console.WriteLine($"{m.Name} version {m.Version}  sha256 {m.Sha256}  {Bytes(m.SizeBytes)}");
+            session.Console.WriteLine($"{m.Name} version {m.Version}  sha256 {m.Sha256}  {Bytes(m.SizeBytes)}{(m.Samples > 0 ? $"  {m.Samples} sample(s)" : string.Empty)}");
             Signature(session.Console, m);
         });
         return ExitCodes.Success;
@@ -94,10 +151,10 @@ internal sealed class ModelCommand : Command
 
     private static Action<IReadOnlyList<ModelVersionInfo>> VersionsTable(IAnsiConsole console) => versions =>
     {
-        var table = Output.Table("NAME", "VERSION", "SHA256", "SIZE", "CREATED", "BY");
+        var table = Output.Table("NAME", "VERSION", "SHA256", "SIZE", "SAMPLES", "CREATED", "BY");
         foreach (var v in versions)
         {
-            table.Row(v.Name, v.Version, v.Sha256[..12], Bytes(v.SizeBytes), v.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), v.CreatedBy);
+            table.Row(v.Name, v.Version, v.Sha256[..12], Bytes(v.SizeBytes), v.Samples, v.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), v.CreatedBy);
         }
 
         console.Write(table);

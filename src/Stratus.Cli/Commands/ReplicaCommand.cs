@@ -36,7 +36,9 @@ internal sealed class ReplicaCommand : Command
         Options.Add(VerboseOption);
         Options.Add(ReadyFileOption);
         Options.Add(EmulatedLatencyOption);
-        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), cancellationToken));
+        Options.Add(FaultFileOption);
+        Options.Add(WarmUpFileOption);
+        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), parse.GetValue(WarmUpFileOption), cancellationToken));
     }
 
     public Option<FileInfo> ModelOption { get; } = new("--model") { Description = "Path of the .onnx file to serve.", Required = true };
@@ -73,9 +75,14 @@ internal sealed class ReplicaCommand : Command
 
     public Option<int> EmulatedLatencyOption { get; } = new("--emulated-latency-ms") { Description = "Delay every v2 request by this much, emulating a far-away cloud." };
 
+    public Option<FileInfo> FaultFileOption { get; } = new("--fault-file") { Description = "A local cloud's emulated faults (JSON list of {deployment, version, errorRate}), re-read while running." };
+
+    public Option<FileInfo> WarmUpFileOption { get; } = new("--warm-up-file") { Description = "A JSON list of v2 requests to warm the HTTP path with before --ready-file is written (default: zeros)." };
+
     internal ReplicaOptions ToOptions(ParseResult parse) => new()
     {
         EmulatedLatency = TimeSpan.FromMilliseconds(parse.GetValue(EmulatedLatencyOption)),
+        FaultFile = parse.GetValue(FaultFileOption)?.FullName,
         ModelPath = parse.GetValue(ModelOption)!.FullName,
         ModelName = parse.GetValue(NameOption)!,
         ModelVersion = parse.GetValue(VersionOption)!,
@@ -93,7 +100,7 @@ internal sealed class ReplicaCommand : Command
         Session = new SessionSettings { IntraOpThreads = parse.GetValue(IntraOpThreadsOption), AllowSpinning = parse.GetValue(AllowSpinningOption) },
     };
 
-    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, FileInfo? readyFile, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, FileInfo? readyFile, FileInfo? warmUpFile, CancellationToken cancellationToken)
     {
         if (!File.Exists(options.ModelPath))
         {
@@ -135,7 +142,7 @@ internal sealed class ReplicaCommand : Command
         {
             // Before a provider routes traffic here, warm the HTTP path too (JIT, connections, first runs), so a new
             // replica's first callers, and a canary's latency, do not pay for a cold process.
-            await WarmOverHttpAsync(model, host.Address, cancellationToken);
+            await WarmOverHttpAsync(model, host.Address, WarmUpRequests(warmUpFile), cancellationToken);
 
             // Written whole then renamed, so a reader never sees half a file.
             var json = $"{{\"pid\":{Environment.ProcessId},\"endpoint\":\"{host.Address}\"}}";
@@ -161,17 +168,36 @@ internal sealed class ReplicaCommand : Command
         return ExitCodes.Success;
     }
 
-    private static async Task WarmOverHttpAsync(ServedModel model, Uri address, CancellationToken cancellationToken)
+    /// <summary>The model's own sample requests when the provider passed them (zeros do not suit every model), else none.</summary>
+    private static IReadOnlyList<string> WarmUpRequests(FileInfo? file)
+    {
+        if (file is not { Exists: true })
+        {
+            return [];
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file.FullName));
+            return [.. document.RootElement.EnumerateArray().Select(e => e.GetRawText())];
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or IOException)
+        {
+            return [];
+        }
+    }
+
+    private static async Task WarmOverHttpAsync(ServedModel model, Uri address, IReadOnlyList<string> samples, CancellationToken cancellationToken)
     {
         const int Requests = 16;
-        var body = Stratus.Inference.Runtime.WarmUp.JsonRequest(model.Signature);
+        IReadOnlyList<string> bodies = samples.Count > 0 ? samples : [Stratus.Inference.Runtime.WarmUp.JsonRequest(model.Signature)];
         using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow.AddSeconds(5);
         for (var i = 0; i < Requests && DateTime.UtcNow < deadline; i++)
         {
             try
             {
-                using var response = await client.PostAsync($"v2/models/{model.Name}/infer", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
+                using var response = await client.PostAsync($"v2/models/{model.Name}/infer", new StringContent(bodies[i % bodies.Count], Encoding.UTF8, "application/json"), cancellationToken);
             }
             catch (HttpRequestException)
             {

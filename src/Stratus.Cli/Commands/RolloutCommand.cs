@@ -44,6 +44,11 @@ internal sealed class RolloutCommand : Command
         var weight = rollout.Steps.Count > 0 ? $", step {rollout.Step + 1} of {rollout.Steps.Count} ({rollout.Steps[Math.Min(rollout.Step, rollout.Steps.Count - 1)]}%)" : string.Empty;
         interaction.Line($"{rollout.Deployment}: {rollout.Strategy} from version {rollout.FromVersion} to {rollout.ToVersion}{(rollout.Strategy == "canary" ? weight : string.Empty)}: {rollout.State}");
         interaction.Line($"  {rollout.Reason}");
+        if (rollout.Report is { } report)
+        {
+            interaction.Line($"  {report}");
+        }
+
         if (rollout.Divergence is { } divergence)
         {
             interaction.Line($"  against version {rollout.FromVersion} on the probe set: {divergence}");

@@ -87,7 +87,7 @@ internal sealed class UpCommand : Command
         GatewayHost gateway;
         try
         {
-            gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = host, Port = parse.GetValue(GatewayPortOption), Load = load }, controlPlane.Routes, logging, cancellationToken);
+            gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = host, Port = parse.GetValue(GatewayPortOption), Load = load, SampleSink = controlPlane.Samples }, controlPlane.Routes, logging, cancellationToken);
         }
         catch (IOException e)
         {

@@ -1,5 +1,6 @@
 using Stratus.Core.Placement;
 using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Registry;
 
 namespace Stratus.ControlPlane.Api;
 
@@ -27,7 +28,17 @@ public sealed record DeploymentSpec(string? Name, string? Model, int? Version, i
     /// as <c>POST .../rollout</c> starts it). Without it the version changes at once.
     /// </summary>
     public string? Strategy { get; init; }
+
+    /// <summary>The probe set of the consistency check: real requests for the model version, and live-traffic recording.</summary>
+    public ProbeSpec? Probes { get; init; }
 }
+
+/// <summary>
+/// A spec's <c>probes</c>: <c>samples</c> are real v2 requests stored with the spec's model version (checked against
+/// its signature; the same ones applied again change nothing); <c>record</c> lets gateways keep up to that many real
+/// requests per version, answered 2xx, as further samples (0, the default, keeps no payload).
+/// </summary>
+public sealed record ProbeSpec(IReadOnlyList<System.Text.Json.JsonElement>? Samples, int? Record);
 
 /// <summary>The body of <c>POST /api/v1/deployments/{name}/keys</c>.</summary>
 public sealed record KeyRequest(string? Description);
@@ -40,6 +51,9 @@ public sealed record NewKey(string Id, string Deployment, string Description, st
 
 /// <summary>The body of <c>POST /api/v1/clouds/{name}/refuse</c>: refuse launches of one shape (or all) at a scope.</summary>
 public sealed record RefuseRequest(string? Shape, string? Scope);
+
+/// <summary>The body of <c>POST /api/v1/clouds/{name}/faults</c>: one deployment's version fails a share of requests in that cloud.</summary>
+public sealed record FaultRequest(string? Deployment, int? Version, double? ErrorRate);
 
 /// <summary>The body of <c>POST /api/v1/deployments/{name}/scale</c>.</summary>
 public sealed record ScaleRequest(int? Replicas);
@@ -60,6 +74,9 @@ public sealed record DeploymentStatus(Deployment Deployment, int ReadyReplicas, 
 
     /// <summary>The autoscaler's last reason, for autoscaled deployments.</summary>
     public string? Autoscaler { get; init; }
+
+    /// <summary>What the consistency check found per model version: checked on how many probes, or why not.</summary>
+    public IReadOnlyList<ConsistencyNote> Consistency { get; init; } = [];
 }
 
 /// <summary>The body of <c>POST /api/v1/deployments/{name}/rollout</c>: move to a model version by a strategy.</summary>
@@ -80,4 +97,28 @@ public sealed record RolloutRequest(int? Version, string? Strategy)
 
     /// <summary>... plus this many milliseconds (default 25).</summary>
     public int? P99SlackMs { get; init; }
+
+    /// <summary>The new version may fail this much more often than the stable one, overall and in any cloud (default 0.01).</summary>
+    public double? MaxErrorRateIncrease { get; init; }
+
+    /// <summary>Shadow: the share of live requests mirrored to the new version, in percent (default 100).</summary>
+    public int? MirrorPercent { get; init; }
+
+    /// <summary>Shadow: an answer matches when every value is within absoluteTolerance + relativeTolerance x |stable| (defaults 1e-4 and 1e-4).</summary>
+    public double? AbsoluteTolerance { get; init; }
+
+    public double? RelativeTolerance { get; init; }
+
+    /// <summary>Shadow: least share of classifier rows whose arg-max agrees with the stable answer (default 0.99).</summary>
+    public double? MinArgmaxAgreement { get; init; }
+}
+
+/// <summary>A stored sample request of a model version, its body as JSON.</summary>
+public sealed record SampleView(int Seq, string Sha256, string Source, DateTimeOffset CreatedAt, System.Text.Json.JsonElement Request)
+{
+    public static SampleView Of(ModelSample sample)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(sample.Body);
+        return new SampleView(sample.Seq, sample.Sha256, sample.Source, sample.CreatedAt, document.RootElement.Clone());
+    }
 }

@@ -76,11 +76,11 @@ public static class ControlPlaneApi
         api.MapPost("/models/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Deployer, async actor =>
         {
             // Models may be far larger than any JSON body: the registry's own limit applies, checked as the upload streams.
-            SetBodyLimit(context, ModelRegistry.DefaultMaxModelBytes);
+            SetBodyLimit(context, ModelRegistry.DefaultMaxModelBytes + (ModelRegistry.MaxSamples * (long)ModelRegistry.MaxSampleBytes));
             try
             {
-                var version = await services.Models.PushAsync(name, context.Request.Body, actor, cancellationToken: context.RequestAborted);
-                await services.Audit.AppendAsync(actor, "model.push", $"{name}/{version.Version}", null, JsonSerializer.Serialize(new { version.Sha256, version.SizeBytes }, Json), context.RequestAborted);
+                var version = await ModelUploads.PushAsync(context, services.Models, name, actor);
+                await services.Audit.AppendAsync(actor, "model.push", $"{name}/{version.Version}", null, JsonSerializer.Serialize(new { version.Sha256, version.SizeBytes, version.Samples }, Json), context.RequestAborted);
                 return Results.Json(version, Json, statusCode: StatusCodes.Status201Created);
             }
             catch (ModelRejectedException e)
@@ -88,9 +88,48 @@ public static class ControlPlaneApi
                 return Problem(StatusCodes.Status400BadRequest, "model refused", e.Message);
             }
         }))
-            .Describe("Push a model", "The body is the .onnx file. It is validated in ONNX Runtime, stored by SHA-256 and given the next version.")
-            .Accepts<Stream>("application/octet-stream")
+            .Describe("Push a model", "The body is the .onnx file (application/octet-stream), or multipart/form-data with a 'model' part (the file) and any number of 'sample' parts: real v2 inference requests (JSON) that become the version's probe set. The model is validated in ONNX Runtime and every sample against its signature before anything is stored; the version is stored by SHA-256 with the next number.")
+            .Accepts<Stream>("application/octet-stream", "multipart/form-data")
             .Produces<ModelVersion>(StatusCodes.Status201Created);
+
+        api.MapPost("/models/{name}/versions/{version:int}/samples", (HttpContext context, string name, int version) => Authorized(context, services, Role.Deployer, async actor =>
+        {
+            var (samples, malformed) = await ReadSamplesAsync(context);
+            if (malformed is not null)
+            {
+                return malformed;
+            }
+
+            if (await services.Models.GetAsync(name, version, context.RequestAborted) is not { } found)
+            {
+                return Problem(StatusCodes.Status404NotFound, "no such model version", $"model '{name}' has no version {version}");
+            }
+
+            try
+            {
+                var added = await services.Models.AddSamplesAsync(found, samples, "api", context.RequestAborted);
+                if (added > 0)
+                {
+                    await services.Audit.AppendAsync(actor, "model.samples", $"{name}/{version}", null, JsonSerializer.Serialize(new { added, source = "api" }, Json), context.RequestAborted);
+                }
+
+                return Results.Json(await services.Models.GetAsync(name, version, context.RequestAborted), Json);
+            }
+            catch (ModelRejectedException e)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "sample refused", e.Message);
+            }
+        }))
+            .Describe("Add sample requests to a model version", "The body is one v2 inference request or a JSON array of them. Each is checked against the version's signature; samples it already has are skipped. Samples are the probe set of the consistency check and what replicas warm up with.")
+            .Accepts<JsonElement>("application/json")
+            .Produces<ModelVersion>();
+
+        api.MapGet("/models/{name}/versions/{version:int}/samples", (HttpContext context, string name, int version) => Authorized(context, services, Role.Viewer, async _ =>
+            await services.Models.GetAsync(name, version, context.RequestAborted) is { } found
+                ? Results.Json((await services.Models.ListSamplesAsync(found, context.RequestAborted)).Select(SampleView.Of), Json)
+                : Problem(StatusCodes.Status404NotFound, "no such model version", $"model '{name}' has no version {version}")))
+            .Describe("A model version's sample requests")
+            .Produces<SampleView[]>();
 
         api.MapGet("/models", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
             Results.Json(await services.Models.ListAsync(cancellationToken: context.RequestAborted), Json)))
@@ -122,6 +161,23 @@ public static class ControlPlaneApi
                 return refused;
             }
 
+            // Samples in the spec belong to the version it names; checked before anything is written.
+            var sampled = await services.Models.GetAsync(deployment.Model, deployment.ModelVersion, context.RequestAborted);
+            IReadOnlyList<string> samples = [.. spec!.Probes?.Samples?.Select(e => e.GetRawText()) ?? []];
+            try
+            {
+                Samples.Check(sampled!.Signature, sampled.Name, samples, "spec", existing: 0);
+            }
+            catch (ModelRejectedException e)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid deployment", $"probes: {e.Message}");
+            }
+
+            if (samples.Count > 0 && await services.Models.AddSamplesAsync(sampled, samples, "spec", context.RequestAborted) is var added and > 0)
+            {
+                await services.Audit.AppendAsync(actor, "model.samples", $"{sampled.Name}/{sampled.Version}", null, JsonSerializer.Serialize(new { added, source = "spec", deployment = name }, Json), context.RequestAborted);
+            }
+
             var before = await FindAsync(services, name, context.RequestAborted);
             if (deployment == before)
             {
@@ -130,12 +186,12 @@ public static class ControlPlaneApi
             }
 
             Rollout? rollout = null;
-            if (spec!.Strategy is { } strategyName && before is not null && before.ModelVersion != deployment.ModelVersion)
+            if (spec.Strategy is { } strategyName && before is not null && before.ModelVersion != deployment.ModelVersion)
             {
                 // A new version with a strategy: the rest of the spec applies now; the version goes through a rollout.
                 if (!Enum.TryParse<RolloutStrategy>(strategyName.Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var strategy))
                 {
-                    return Problem(StatusCodes.Status400BadRequest, "invalid deployment", "'strategy' must be rolling, canary or blue-green");
+                    return Problem(StatusCodes.Status400BadRequest, "invalid deployment", "'strategy' must be rolling, canary, blue-green or shadow");
                 }
 
                 if ((await services.Deployments.ListRolloutsAsync(context.RequestAborted)).FirstOrDefault(r => r.Deployment == name) is { State: RolloutState.Progressing or RolloutState.Paused } current)
@@ -250,7 +306,7 @@ public static class ControlPlaneApi
 
             if (!Enum.TryParse<RolloutStrategy>((request?.Strategy ?? "canary").Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var strategy))
             {
-                problems.Add("'strategy' must be rolling, canary or blue-green");
+                problems.Add("'strategy' must be rolling, canary, blue-green or shadow");
             }
 
             var steps = request?.Steps ?? [10, 25, 50, 100];
@@ -262,6 +318,11 @@ public static class ControlPlaneApi
             if (request?.Replicas is < 1 or > MaxReplicas || request?.StepSeconds is < 1 || request?.MinRequests is < 1 || request?.MaxP99Ratio is < 1 || request?.P99SlackMs is < 0)
             {
                 problems.Add($"'replicas' must be 1 to {MaxReplicas}, 'stepSeconds' and 'minRequests' positive, 'maxP99Ratio' at least 1, 'p99SlackMs' not negative");
+            }
+
+            if (request?.MaxErrorRateIncrease is < 0 or > 1 || request?.MirrorPercent is < 1 or > 100 || request?.AbsoluteTolerance is < 0 || request?.RelativeTolerance is < 0 || request?.MinArgmaxAgreement is < 0 or > 1)
+            {
+                problems.Add("'maxErrorRateIncrease' and 'minArgmaxAgreement' must be 0 to 1, 'mirrorPercent' 1 to 100, the tolerances not negative");
             }
 
             var current = (await services.Deployments.ListRolloutsAsync(context.RequestAborted)).FirstOrDefault(r => r.Deployment == name);
@@ -282,12 +343,15 @@ public static class ControlPlaneApi
                 MinRequests = request.MinRequests ?? 50,
                 MaxLatencyRatio = request.MaxP99Ratio ?? 2.0,
                 LatencySlack = TimeSpan.FromMilliseconds(request.P99SlackMs ?? 25),
+                MaxErrorRateIncrease = request.MaxErrorRateIncrease ?? 0.01,
+                Mirror = new MirrorSpec(request.MirrorPercent ?? 100, request.AbsoluteTolerance ?? 1e-4, request.RelativeTolerance ?? 1e-4),
+                MinArgmaxAgreement = request.MinArgmaxAgreement ?? 0.99,
             };
             await services.Deployments.PutRolloutAsync(rollout, context.RequestAborted);
             await services.Audit.AppendAsync(actor, "rollout.start", name, null, Serialize(rollout), context.RequestAborted);
             return Results.Json(rollout, Json, statusCode: StatusCodes.Status201Created);
         }))
-            .Describe("Start a rollout to a model version", "Strategies: rolling, canary (weights step up while canary analysis compares the new version's error rate and p99 with the stable one's; it promotes or rolls back on its own) and blue-green.")
+            .Describe("Start a rollout to a model version", "Strategies: rolling, canary (weights step up while canary analysis compares the new version's error rate, overall and per cloud, and p99 with the stable one's; it promotes or rolls back on its own; a failed canary attempt is retried on the stable version), blue-green, and shadow (live requests are mirrored to the new version and its answers compared with the stable ones, never returned; it promotes or rolls back on its own).")
             .Accepts<RolloutRequest>("application/json")
             .Produces<Rollout>(StatusCodes.Status201Created);
 
@@ -330,7 +394,7 @@ public static class ControlPlaneApi
             {
                 Current = replicas.Where(r => r.Deployment == name).GroupBy(r => r.Cloud).ToDictionary(g => g.Key, g => g.Count()),
                 UsedByOthers = replicas.Where(r => r.Deployment != name && r.Shape == deployment.Shape).GroupBy(r => r.Cloud).ToDictionary(g => g.Key, g => g.Count()),
-                Blocks = services.Blocks?.Active() ?? [],
+                Blocks = services.Blocks?.ActiveFor(name) ?? [],
             });
             return Results.Json(plan, Json);
         }))
@@ -341,14 +405,15 @@ public static class ControlPlaneApi
         api.MapGet("/deployments", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
         {
             var replicas = await services.Deployments.ListReplicasAsync(context.RequestAborted);
-            return Results.Json((await services.Deployments.ListAsync(context.RequestAborted)).Select(d => Status(services, d, replicas)), Json);
+            var notes = await services.Deployments.ListConsistencyAsync(context.RequestAborted);
+            return Results.Json((await services.Deployments.ListAsync(context.RequestAborted)).Select(d => Status(services, d, replicas, notes)), Json);
         }))
             .Describe("List deployments with their replicas")
             .Produces<DeploymentStatus[]>();
 
         api.MapGet("/deployments/{name}", (HttpContext context, string name) => Authorized(context, services, Role.Viewer, async _ =>
             await FindAsync(services, name, context.RequestAborted) is { } deployment
-                ? Results.Json(Status(services, deployment, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json)
+                ? Results.Json(Status(services, deployment, await services.Deployments.ListReplicasAsync(context.RequestAborted), await services.Deployments.ListConsistencyAsync(context.RequestAborted)), Json)
                 : NoSuchDeployment(name)))
             .Describe("One deployment with its replicas: pending, starting, ready, draining or failed with a reason")
             .Produces<DeploymentStatus>();
@@ -419,7 +484,7 @@ public static class ControlPlaneApi
         api.MapGet("/clouds", (HttpContext context, CancellationToken aborted) => Authorized(context, services, Role.Viewer, async _ =>
         {
             var replicas = await services.Deployments.ListReplicasAsync(context.RequestAborted);
-            return Results.Json(clouds.Select(c => CloudStatus(c, providers.GetValueOrDefault(c.Name), replicas)), Json);
+            return Results.Json(clouds.Select(c => CloudStatus(c, providers.GetValueOrDefault(c.Name), replicas, services.Blocks)), Json);
         }))
             .Describe("List clouds: region, jurisdiction, capacity, prices, replicas and state")
             .Produces<CloudStatus[]>();
@@ -456,6 +521,40 @@ public static class ControlPlaneApi
         api.MapPost("/clouds/{name}/accept", (HttpContext context, string name) => Authorized(context, services, Role.Admin, actor =>
             SetRefusalAsync(context, services, clouds, providers, name, actor, e => e.Accept(), "cloud.accept", null)))
             .Describe("Let a local cloud accept launches again")
+            .Produces<CloudStatus>();
+
+        api.MapPost("/clouds/{name}/faults", (HttpContext context, string name) => Authorized(context, services, Role.Admin, async actor =>
+        {
+            var (request, malformed) = await ReadJsonAsync<FaultRequest>(context);
+            if (malformed is not null)
+            {
+                return malformed;
+            }
+
+            if (request is not { Deployment: { Length: > 0 } deployment, Version: { } version } || request.ErrorRate is not (>= 0 and <= 1))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid fault", "give 'deployment', 'version' and an 'errorRate' from 0 to 1 (0 ends the fault)");
+            }
+
+            return await EmulateAsync(context, services, clouds, providers, name, actor, "cloud.fault", emulation =>
+            {
+                var before = Serialize(emulation.Faults);
+                emulation.Fault(deployment, version, request.ErrorRate ?? 1);
+                return Task.FromResult((before, Serialize(emulation.Faults)));
+            });
+        }))
+            .Describe("Emulate a fault of a local cloud that one deployment's version meets", "Its replicas of that version in this cloud, running or launched later, fail the given share of inference requests with 500, until the rate is set to 0 or the faults are cleared.")
+            .Accepts<FaultRequest>("application/json")
+            .Produces<CloudStatus>();
+
+        api.MapDelete("/clouds/{name}/faults", (HttpContext context, string name) => Authorized(context, services, Role.Admin, actor =>
+            EmulateAsync(context, services, clouds, providers, name, actor, "cloud.faults.clear", emulation =>
+            {
+                var before = Serialize(emulation.Faults);
+                emulation.ClearFaults();
+                return Task.FromResult<(string?, string?)>((before, null));
+            })))
+            .Describe("End every emulated fault of a local cloud")
             .Produces<CloudStatus>();
 
         api.MapGet("/routes", (HttpContext context, long? after, int? timeoutSeconds) => Authorized(context, services, Role.Viewer, async _ =>
@@ -520,6 +619,9 @@ public static class ControlPlaneApi
     }
 
     public const int MaxReplicas = 1000;
+
+    /// <summary>Most live requests a deployment may have recorded per version as samples (within the registry's limit).</summary>
+    public const int MaxRecordedProbes = 32;
 
     /// <summary>Publishes the route table now (a key change must reach gateways without waiting for a reconciler pass).</summary>
     private static Task PublishAsync(ControlPlaneServices services, CancellationToken cancellationToken)
@@ -632,10 +734,10 @@ public static class ControlPlaneApi
 
         await services.Audit.AppendAsync(actor, action, name, before, after, context.RequestAborted);
         services.TriggerReconcile();
-        return Results.Json(CloudStatus(cloud, emulation as ICloudProvider, await services.Deployments.ListReplicasAsync(context.RequestAborted)), Json);
+        return Results.Json(CloudStatus(cloud, emulation as ICloudProvider, await services.Deployments.ListReplicasAsync(context.RequestAborted), services.Blocks), Json);
     }
 
-    private static CloudStatus CloudStatus(CloudSpec cloud, ICloudProvider? provider, IReadOnlyList<ReplicaRecord> replicas)
+    private static CloudStatus CloudStatus(CloudSpec cloud, ICloudProvider? provider, IReadOnlyList<ReplicaRecord> replicas, BlockList? blocks)
     {
         var here = replicas.Where(r => r.Cloud == cloud.Name && r.State != ReplicaState.Failed).ToList();
         return new CloudStatus(
@@ -652,16 +754,19 @@ public static class ControlPlaneApi
             here.Count(r => r.State == ReplicaState.Ready))
         {
             Refusing = (provider as IOutageEmulation)?.Refusing,
+            Blocked = [.. (blocks?.CloudBlocks() ?? []).Where(b => b.Covers(cloud, b.Shape)).Select(b => $"{b.Describe()} blocked until {b.Until.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}: {b.Reason}")],
+            Faults = [.. ((provider as IOutageEmulation)?.Faults ?? []).Select(f => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Deployment} version {f.Version} fails {f.ErrorRate:P0} of requests"))],
         };
     }
 
-    private static DeploymentStatus Status(ControlPlaneServices services, Deployment deployment, IReadOnlyList<ReplicaRecord> replicas)
+    private static DeploymentStatus Status(ControlPlaneServices services, Deployment deployment, IReadOnlyList<ReplicaRecord> replicas, IReadOnlyList<ConsistencyNote> notes)
     {
         var mine = replicas.Where(r => r.Deployment == deployment.Name).ToList();
         return new DeploymentStatus(deployment, mine.Count(r => r.State == ReplicaState.Ready), mine)
         {
             Placement = services.Placement?.Get(deployment.Name),
             Autoscaler = services.Autoscaler?.GetValueOrDefault(deployment.Name)?.Reason,
+            Consistency = [.. notes.Where(n => n.Deployment == deployment.Name)],
         };
     }
 
@@ -696,10 +801,16 @@ public static class ControlPlaneApi
             return problems;
         }
 
-        if (traffic.Any(t => t is null || t.Weight is < 0 or > 100 || t.Replicas is < 0 or > MaxReplicas))
+        if (traffic.Any(t => t is null || t.Weight is < 0 or > 100 || t.Replicas is < 0 or > MaxReplicas ||
+            t.Mirror is { Percent: < 0 or > 100 } or { AbsoluteTolerance: < 0 } or { RelativeTolerance: < 0 }))
         {
-            problems.Add($"each traffic entry needs a 'version', a 'weight' from 0 to 100 and, optionally, 'replicas' from 0 to {MaxReplicas}");
+            problems.Add($"each traffic entry needs a 'version', a 'weight' from 0 to 100 and, optionally, 'replicas' from 0 to {MaxReplicas} and a 'mirror' with 'percent' from 0 to 100 and tolerances not negative");
             return problems;
+        }
+
+        if (traffic.Count(t => t.Mirror is { Percent: > 0 }) > 1)
+        {
+            problems.Add("at most one version may be mirrored to");
         }
 
         if (traffic.Sum(t => t.Weight) != 100)
@@ -811,8 +922,20 @@ public static class ControlPlaneApi
             }
         }
 
+        if (spec.Probes?.Record is < 0 or > MaxRecordedProbes)
+        {
+            return (null, [$"'probes.record' must be between 0 and {MaxRecordedProbes}"]);
+        }
+
         var replicas = spec.Autoscaling is { } bounds ? Math.Clamp(spec.Replicas!.Value, bounds.MinReplicas, bounds.MaxReplicas) : spec.Replicas!.Value;
-        var deployment = new Deployment(name, spec.Model!, version!.Value, replicas, shape) { Placement = placement, Public = spec.Public ?? false, Traffic = traffic, Autoscaling = spec.Autoscaling };
+        var deployment = new Deployment(name, spec.Model!, version!.Value, replicas, shape)
+        {
+            Placement = placement,
+            Public = spec.Public ?? false,
+            Traffic = traffic,
+            Autoscaling = spec.Autoscaling,
+            RecordProbes = spec.Probes?.Record ?? 0,
+        };
         if (requireFeasible && services.Clouds is { Count: > 0 } all)
         {
             // Feasible on empty clouds, or it never will be: refused now with the constraint and the shortfall.
@@ -824,6 +947,30 @@ public static class ControlPlaneApi
         }
 
         return (deployment, problems);
+    }
+
+    /// <summary>The body as sample requests (one v2 request, or an array of them), or the 400 or 413 to answer.</summary>
+    private static async Task<(IReadOnlyList<string> Samples, IResult? Problem)> ReadSamplesAsync(HttpContext context)
+    {
+        SetBodyLimit(context, ModelRegistry.MaxSampleBytes);
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+            return document.RootElement.ValueKind switch
+            {
+                JsonValueKind.Array => ([.. document.RootElement.EnumerateArray().Select(e => e.GetRawText())], null),
+                JsonValueKind.Object => ([document.RootElement.GetRawText()], null),
+                _ => ([], Problem(StatusCodes.Status400BadRequest, "malformed samples", "the body must be a v2 inference request or an array of them")),
+            };
+        }
+        catch (JsonException e)
+        {
+            return ([], Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return ([], Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"samples may be at most {ModelRegistry.MaxSampleBytes} bytes at once"));
+        }
     }
 
     /// <summary>The body as <typeparamref name="T"/>, or the 400 (not JSON of that shape) or 413 (too large) to answer.</summary>

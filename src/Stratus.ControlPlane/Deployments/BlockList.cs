@@ -6,10 +6,13 @@ using Stratus.Core.Placement;
 namespace Stratus.ControlPlane.Deployments;
 
 /// <summary>
-/// Locations the planner avoids after a provider refused a launch there, each at the scope of the refusal (the
-/// shape in that cloud, its region, or the whole cloud), with exponential backoff: 5 s, then twice as long for each
-/// refusal after the block ran out, up to 2 minutes (refusals while a block is in force leave it as it is). A launch that succeeds clears what covered it; restoring a cloud clears
-/// its blocks.
+/// Locations the planner adds no replicas to after a launch failed there, each at the scope of its cause: the cloud's
+/// own faults (a refusal, no capacity, an outage) block the shape in that cloud, its region, or the whole cloud for
+/// every deployment; a deployment's own faults (its model failed to load, crashed, was not ready in time or disagreed
+/// with itself) block only that deployment in that cloud. Backoff is exponential: 5 s, then twice as long for each
+/// failure after the block ran out, up to 2 minutes (failures while a block is in force leave it as it is). A launch
+/// that succeeds clears what covered it; restoring a cloud clears the cloud's blocks; deleting a deployment clears
+/// its own.
 /// </summary>
 public sealed class BlockList(TimeProvider time)
 {
@@ -18,68 +21,94 @@ public sealed class BlockList(TimeProvider time)
 
     private readonly ConcurrentDictionary<string, (Block Block, TimeSpan Backoff)> _blocks = new(StringComparer.Ordinal);
 
-    public Block Add(ProvisioningScope scope, CloudSpec cloud, string shape, string reason)
+    /// <summary>Blocks a location after a failed launch; <paramref name="deployment"/> is required for <see cref="ProvisioningScope.Deployment"/>.</summary>
+    public Block Add(ProvisioningScope scope, CloudSpec cloud, string shape, string reason, string? deployment = null)
     {
         var blockScope = scope switch
         {
             ProvisioningScope.Cloud => BlockScope.Cloud,
             ProvisioningScope.Region => BlockScope.Region,
+            ProvisioningScope.Deployment => BlockScope.Deployment,
             _ => BlockScope.Shape,
         };
-        var key = Key(blockScope, cloud, shape);
+        if (blockScope == BlockScope.Deployment && deployment is null)
+        {
+            throw new ArgumentException("a deployment's block names the deployment", nameof(deployment));
+        }
+
+        var key = Key(blockScope, cloud, shape, deployment);
+        Block New(TimeSpan backoff) => new(blockScope, cloud.Name, cloud.Region, shape, reason, time.GetUtcNow() + backoff)
+        {
+            Deployment = blockScope == BlockScope.Deployment ? deployment : null,
+        };
         var entry = _blocks.AddOrUpdate(
             key,
-            _ => (new Block(blockScope, cloud.Name, cloud.Region, shape, reason, time.GetUtcNow() + FirstBackoff), FirstBackoff),
+            _ => (New(FirstBackoff), FirstBackoff),
             (_, old) =>
             {
                 if (old.Block.Until > time.GetUtcNow())
                 {
-                    // Another refusal from the same burst (parallel launches): the block in force stands.
+                    // Another failure from the same burst (parallel launches): the block in force stands.
                     return old;
                 }
 
                 var backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, old.Backoff.Ticks * 2));
-                return (new Block(blockScope, cloud.Name, cloud.Region, shape, reason, time.GetUtcNow() + backoff), backoff);
+                return (New(backoff), backoff);
             });
         return entry.Block;
     }
 
-    /// <summary>The blocks in force now.</summary>
-    public IReadOnlyList<Block> Active()
+    /// <summary>Every block in force now, the clouds' own and the deployments'.</summary>
+    public IReadOnlyList<Block> Active() => Where(_ => true);
+
+    /// <summary>The blocks in force that the planner must honour for one deployment: the clouds' own and its own.</summary>
+    public IReadOnlyList<Block> ActiveFor(string deployment) => Where(b => b.Deployment is null || b.Deployment == deployment);
+
+    /// <summary>The clouds' own blocks in force, which hold back every deployment.</summary>
+    public IReadOnlyList<Block> CloudBlocks() => Where(b => b.Deployment is null);
+
+    private List<Block> Where(Func<Block, bool> filter)
     {
         var now = time.GetUtcNow();
-        return [.. _blocks.Values.Select(e => e.Block).Where(b => b.Until > now).OrderBy(b => b.Cloud, StringComparer.Ordinal)];
+        return [.. _blocks.Values.Select(e => e.Block).Where(b => b.Until > now && filter(b)).OrderBy(b => b.Cloud, StringComparer.Ordinal).ThenBy(b => b.Deployment, StringComparer.Ordinal)];
     }
 
-    /// <summary>A launch worked here: whatever blocked it is forgotten, backoff included.</summary>
-    public void Succeeded(CloudSpec cloud, string shape)
+    /// <summary>A launch of <paramref name="deployment"/> worked here: whatever blocked it is forgotten, backoff included.</summary>
+    public void Succeeded(CloudSpec cloud, string shape, string deployment)
     {
-        _blocks.TryRemove(Key(BlockScope.Shape, cloud, shape), out _);
-        _blocks.TryRemove(Key(BlockScope.Region, cloud, shape), out _);
-        _blocks.TryRemove(Key(BlockScope.Cloud, cloud, shape), out _);
+        _blocks.TryRemove(Key(BlockScope.Shape, cloud, shape, null), out _);
+        _blocks.TryRemove(Key(BlockScope.Region, cloud, shape, null), out _);
+        _blocks.TryRemove(Key(BlockScope.Cloud, cloud, shape, null), out _);
+        _blocks.TryRemove(Key(BlockScope.Deployment, cloud, shape, deployment), out _);
     }
 
-    /// <summary>Forgets every block of a cloud (it was restored).</summary>
-    public void Clear(string cloud)
+    /// <summary>Forgets the cloud's own blocks (it was restored); deployments' blocks there stand, as their cause is their model.</summary>
+    public void Clear(string cloud) => Remove(b => b.Cloud == cloud && b.Deployment is null);
+
+    /// <summary>Forgets every block of a deployment (it was deleted).</summary>
+    public void ClearDeployment(string deployment) => Remove(b => b.Deployment == deployment);
+
+    private void Remove(Func<Block, bool> which)
     {
         foreach (var (key, entry) in _blocks)
         {
-            if (entry.Block.Cloud == cloud)
+            if (which(entry.Block))
             {
                 _blocks.TryRemove(key, out _);
             }
         }
     }
 
-    private static string Key(BlockScope scope, CloudSpec cloud, string shape) => scope switch
+    private static string Key(BlockScope scope, CloudSpec cloud, string shape, string? deployment) => scope switch
     {
         BlockScope.Cloud => $"cloud/{cloud.Name}",
         BlockScope.Region => $"region/{cloud.Region}",
+        BlockScope.Deployment => $"deployment/{deployment}/{cloud.Name}",
         _ => $"shape/{cloud.Name}/{shape}",
     };
 }
 
-/// <summary>A deployment's last plan, what was blocked, and why it is short if it is.</summary>
+/// <summary>A deployment's last plan, what was blocked for it, and why it is short if it is.</summary>
 public sealed record PlacementStatus(PlacementPlan Plan, IReadOnlyList<Block> Blocked, DateTimeOffset At);
 
 /// <summary>The reconciler's placement view per deployment, for the API to show.</summary>

@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Stratus.ControlPlane.Audit;
+using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.Core.Clouds;
@@ -22,9 +25,14 @@ namespace Stratus.ControlPlane.Deployments;
 /// (launched by a control plane that then died) counts as there, so it is not launched twice;</item>
 /// <item>where replicas go is the <see cref="Planner"/>'s answer for the deployment's spec, given the capacity other
 /// deployments hold, this deployment's current replicas (kept where they are unless moving saves enough), and the
-/// locations blocked after refusals; a refused launch blocks its location with backoff and the deployment is planned
-/// again at once. New replicas launch in parallel; the ones the plan drops drain only after every launch
+/// locations blocked after failed launches; a failed launch blocks its location with backoff and the deployment is
+/// planned again at once. New replicas launch in parallel; the ones the plan drops drain only after every launch
 /// succeeded.</item>
+/// <item>a failure is blocked where its cause lies: the cloud's own faults (a refusal, no capacity, an outage) block the
+/// cloud for everyone; the deployment's own (its model failed to load, crashed, was not ready in time, or failed the
+/// consistency check) back off that deployment in that cloud only. Deleting a deployment clears its blocks.</item>
+/// <item>no replica is marked ready before it has passed the consistency check (<see cref="ConsistencyChecker"/>),
+/// including one adopted after a control-plane crash that had not been checked yet.</item>
 /// </list>
 /// </summary>
 public sealed partial class Reconciler(
@@ -37,7 +45,8 @@ public sealed partial class Reconciler(
     TimeSpan drainPeriod = default,
     BlockList? blocks = null,
     PlacementStatuses? statuses = null,
-    ConsistencyChecker? consistency = null)
+    ConsistencyChecker? consistency = null,
+    IAuditLog? audit = null)
 {
     private const int PlacementAttempts = 4;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -81,11 +90,21 @@ public sealed partial class Reconciler(
                 {
                     current = await DrainAsync(record, "its deployment was deleted", now, cancellationToken);
                 }
-                else if (record.State != ReplicaState.Draining && live.Handle.IsReady && (record.State != ReplicaState.Ready || record.Endpoint != live.Handle.Endpoint))
+                else if (record.State == ReplicaState.Ready && live.Handle.IsReady && record.Endpoint != live.Handle.Endpoint)
                 {
-                    // A launch that finished while no control plane watched: adopt it.
-                    current = record with { State = ReplicaState.Ready, Reason = null, Endpoint = live.Handle.Endpoint };
+                    current = record with { Endpoint = live.Handle.Endpoint };
                     await store.PutReplicaAsync(current, cancellationToken);
+                }
+                else if (record.State is not (ReplicaState.Draining or ReplicaState.Ready) && live.Handle.IsReady)
+                {
+                    // A launch that finished while no control plane watched: adopted once it passes the check it never had.
+                    current = await AdoptAsync(deployments[record.Deployment], record, live.Provider, live.Handle, cancellationToken);
+                    if (current.State == ReplicaState.Failed)
+                    {
+                        running.Remove(record.Id);
+                        records[record.Id] = current;
+                        continue;
+                    }
                 }
                 else if (record.State is ReplicaState.Pending or ReplicaState.Failed && !live.Handle.IsReady)
                 {
@@ -117,6 +136,11 @@ public sealed partial class Reconciler(
                 await store.DeleteReplicaAsync(record.Id, cancellationToken);
                 records.Remove(record.Id);
             }
+        }
+
+        foreach (var gone in _blocks.Active().Select(b => b.Deployment).OfType<string>().Distinct().Where(d => !deployments.ContainsKey(d)).ToList())
+        {
+            _blocks.ClearDeployment(gone);
         }
 
         foreach (var deployment in deployments.Values)
@@ -194,11 +218,11 @@ public sealed partial class Reconciler(
             {
                 Current = mine.GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count()),
                 UsedByOthers = others,
-                Blocks = _blocks.Active(),
+                Blocks = _blocks.ActiveFor(deployment.Name),
             });
             if (primary)
             {
-                Statuses.Set(deployment.Name, new PlacementStatus(plan, _blocks.Active(), now));
+                Statuses.Set(deployment.Name, new PlacementStatus(plan, _blocks.ActiveFor(deployment.Name), now));
             }
 
             if (!plan.Feasible)
@@ -246,22 +270,24 @@ public sealed partial class Reconciler(
         await store.PutReplicaAsync(record, cancellationToken);
         try
         {
+            var probes = await ProbeSets.ForAsync(registry, version, cancellationToken);
             var launch = new ReplicaLaunch(record.Id, deployment.Model, version.Version.ToString(CultureInfo.InvariantCulture), registry.PathOf(version), version.Sha256, deployment.Shape)
             {
                 ServedName = deployment.Name,
                 Spot = record.Spot,
+                WarmUpRequests = [.. probes.Where(p => p.Kind == Probe.SampleKind).Select(p => p.Body)],
             };
             var handle = await providers[record.Cloud].LaunchAsync(launch, cancellationToken);
-            if (consistency is not null && await consistency.CheckAsync(version, deployment.Name, handle.Endpoint!, cancellationToken) is { } disagreement)
+            if (await CheckAsync(deployment, version, probes, record, handle.Endpoint!, cancellationToken) is { } disagreement)
             {
-                // Kept out of traffic: never marked ready, stopped, and its cloud blocked like a refusal.
+                // Kept out of traffic: never marked ready, stopped, and this deployment backed off in this cloud.
                 await providers[record.Cloud].StopAsync(record.Id, cancellationToken);
-                throw new ProvisioningException(ProvisioningScope.Cloud, $"replica {record.Id} in {record.Cloud} failed the consistency check: {disagreement}");
+                throw new ProvisioningException(ProvisioningScope.Deployment, disagreement);
             }
 
             var ready = record with { State = ReplicaState.Ready, Endpoint = handle.Endpoint };
             await store.PutReplicaAsync(ready, cancellationToken);
-            _blocks.Succeeded(cloud, deployment.Shape);
+            _blocks.Succeeded(cloud, deployment.Shape, deployment.Name);
             lock (running)
             {
                 running[record.Id] = (providers[record.Cloud], handle);
@@ -273,7 +299,7 @@ public sealed partial class Reconciler(
         }
         catch (ProvisioningException e)
         {
-            var block = _blocks.Add(e.Scope, cloud, deployment.Shape, e.Message);
+            var block = _blocks.Add(e.Scope, cloud, deployment.Shape, e.Message, deployment.Name);
             LogRefused(logger, record.Cloud, e.Message, block.Describe(), block.Until);
             var failed = record with { State = ReplicaState.Failed, Reason = e.Message };
             await store.PutReplicaAsync(failed, cancellationToken);
@@ -284,6 +310,66 @@ public sealed partial class Reconciler(
 
             return false;
         }
+    }
+
+    /// <summary>
+    /// Runs the consistency check on a replica that answers at <paramref name="endpoint"/>: null when it may serve
+    /// (and the deployment's note on its version is recorded, audited when it changes), otherwise why it may not.
+    /// </summary>
+    private async Task<string?> CheckAsync(Deployment deployment, ModelVersion version, IReadOnlyList<Probe> probes, ReplicaRecord record, Uri endpoint, CancellationToken cancellationToken)
+    {
+        if (consistency is null)
+        {
+            return null;
+        }
+
+        var result = await consistency.CheckAsync(version, probes, deployment.Name, endpoint, record.Id, cancellationToken);
+        if (result.Failure is not null)
+        {
+            return $"replica {record.Id} in {record.Cloud} failed the consistency check: {result.Failure}";
+        }
+
+        var note = new ConsistencyNote(deployment.Name, version.Version, result.Checked, result.Note, _time.GetUtcNow());
+        if (await store.PutConsistencyAsync(note, cancellationToken))
+        {
+            LogConsistency(logger, deployment.Name, version.Version, result.Note);
+            if (audit is not null)
+            {
+                await audit.AppendAsync("reconciler", "deployment.consistency", $"{deployment.Name}/{version.Version}", null, JsonSerializer.Serialize(new { note.Checked, note.Note }), cancellationToken);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A replica found ready that this control plane never marked ready (its launch outlived the control plane that
+    /// started it): checked like a new one before it may serve. Returns its ready record, or its failed one (it was
+    /// stopped, and its deployment backed off in that cloud).
+    /// </summary>
+    private async Task<ReplicaRecord> AdoptAsync(Deployment deployment, ReplicaRecord record, ICloudProvider provider, ReplicaHandle handle, CancellationToken cancellationToken)
+    {
+        var version = await registry.GetAsync(deployment.Model, VersionOf(deployment, record), cancellationToken);
+        var failure = version is null
+            ? $"model {deployment.Model} version {VersionOf(deployment, record)} is not in the registry"
+            : await CheckAsync(deployment, version, await ProbeSets.ForAsync(registry, version, cancellationToken), record, handle.Endpoint!, cancellationToken);
+        if (failure is null)
+        {
+            var adopted = record with { State = ReplicaState.Ready, Reason = null, Endpoint = handle.Endpoint };
+            await store.PutReplicaAsync(adopted, cancellationToken);
+            return adopted;
+        }
+
+        LogStopping(logger, record.Id, failure);
+        await provider.StopAsync(record.Id, cancellationToken);
+        var failed = record with { State = ReplicaState.Failed, Reason = failure, Endpoint = null };
+        await store.PutReplicaAsync(failed, cancellationToken);
+        if (clouds.FirstOrDefault(c => c.Name == record.Cloud) is { } cloud)
+        {
+            _blocks.Add(ProvisioningScope.Deployment, cloud, deployment.Shape, failure, deployment.Name);
+        }
+
+        return failed;
     }
 
     /// <summary>Drains, per cloud and kind (on-demand, spot), the replicas beyond what the plan keeps there: ones not ready yet first.</summary>
@@ -321,7 +407,10 @@ public sealed partial class Reconciler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Launched replica {Replica} in {Cloud}")]
     private static partial void LogLaunched(ILogger logger, string replica, string cloud);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cloud {Cloud} refused a launch: {Reason}; {Blocked} blocked until {Until}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {Deployment} version {Version}: {Note}")]
+    private static partial void LogConsistency(ILogger logger, string deployment, int version, string note);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A launch in cloud {Cloud} failed: {Reason}; {Blocked} blocked until {Until}")]
     private static partial void LogRefused(ILogger logger, string cloud, string reason, string blocked, DateTimeOffset until);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {Deployment} cannot be placed: {Why}")]

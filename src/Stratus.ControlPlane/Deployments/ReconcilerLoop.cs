@@ -76,6 +76,10 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentSto
             Public = d.Public,
             Weights = [.. d.Traffic.Select(t => new VersionWeight(t.Version, t.Weight))],
             ScalesFromZero = d.Autoscaling is { MinReplicas: 0 },
+            Shadow = d.Traffic.FirstOrDefault(t => t.Mirror is { Percent: > 0 }) is { Mirror: { } mirror } shadow
+                ? new ShadowRoute(shadow.Version, mirror.Percent, mirror.AbsoluteTolerance, mirror.RelativeTolerance)
+                : null,
+            RecordProbes = d.RecordProbes,
             KeyHashes = [.. keys.Where(k => k.Deployment == d.Name && k.RevokedAt is null).Select(k => k.Hash)],
         })]);
     }

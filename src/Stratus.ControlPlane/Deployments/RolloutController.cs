@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Stratus.ControlPlane.Audit;
+using Stratus.ControlPlane.Deployments.Consistency;
+using Stratus.Core.Rollouts;
 using Stratus.Core.Scaling;
 
 namespace Stratus.ControlPlane.Deployments;
@@ -11,8 +13,11 @@ namespace Stratus.ControlPlane.Deployments;
 /// <item>rolling: the deployment's version becomes the new one; new replicas are ready before old ones drain;</item>
 /// <item>blue-green: the new version starts beside the old at weight 0, and all traffic switches once it is ready;</item>
 /// <item>canary: the new version's weight follows the steps while <see cref="CanaryAnalysis"/> compares its error
-/// rate and p99 with the stable version's over each step (as the gateway counts them); it promotes after the last
-/// step and rolls back on its own, with the reason, as soon as the canary is worse.</item>
+/// rate (overall and per cloud) and p99 with the stable version's over each step (as the gateway counts them); it
+/// promotes after the last step and rolls back on its own, with the reason, as soon as the canary is worse;</item>
+/// <item>shadow: the new version starts beside the old at weight 0 and gateways mirror live requests to it;
+/// <see cref="ShadowAnalysis"/> compares its answers with the stable ones (errors, differences per output, arg-max
+/// agreement) and promotes it or rolls it back, with the figures in the rollout's report.</item>
 /// </list>
 /// Promote, pause, resume and roll back are also available by hand. Every change is audited.
 /// </summary>
@@ -45,7 +50,7 @@ public sealed partial class RolloutController(
             if (rollout.Divergence is null && registry is not null && consistency is not null &&
                 await registry.GetAsync(d.Model, rollout.FromVersion, cancellationToken) is { } from &&
                 await registry.GetAsync(d.Model, rollout.ToVersion, cancellationToken) is { } to &&
-                consistency.Divergence(from.Sha256, to.Sha256) is { } divergence)
+                await consistency.DivergenceAsync(from.Sha256, to.Sha256, cancellationToken) is { } divergence)
             {
                 // Reported once both versions have answered the probe set.
                 await store.PutRolloutAsync(rollout with { Divergence = divergence }, cancellationToken);
@@ -76,6 +81,9 @@ public sealed partial class RolloutController(
                     break;
                 case RolloutStrategy.Canary:
                     await CanaryAsync(rollout, d, ReadyOf(rollout.ToVersion), now, cancellationToken);
+                    break;
+                case RolloutStrategy.Shadow:
+                    await ShadowAsync(rollout, d, ReadyOf(rollout.ToVersion), now, cancellationToken);
                     break;
             }
         }
@@ -110,13 +118,16 @@ public sealed partial class RolloutController(
             MinRequests = rollout.MinRequests,
             MaxLatencyRatio = rollout.MaxLatencyRatio,
             LatencySlack = rollout.LatencySlack,
+            MaxErrorRateIncrease = rollout.MaxErrorRateIncrease,
+            MinRequestsPerCloud = Math.Min(20, rollout.MinRequests),
         };
         var verdict = CanaryAnalysis.Judge(
             policy,
             rollout.Step,
             now - rollout.StepStartedAt,
             load.ResultsSince(d.Name, rollout.FromVersion, rollout.StepStartedAt),
-            load.ResultsSince(d.Name, rollout.ToVersion, rollout.StepStartedAt));
+            load.ResultsSince(d.Name, rollout.ToVersion, rollout.StepStartedAt),
+            load.ResultsByCloudSince(d.Name, rollout.ToVersion, rollout.StepStartedAt));
         switch (verdict.Action)
         {
             case CanaryAction.Wait:
@@ -131,6 +142,63 @@ public sealed partial class RolloutController(
                 break;
             case CanaryAction.RollBack:
                 await RollBackAsync(rollout, d, verdict.Reason, cancellationToken);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A shadow rollout: the new version runs beside the old at weight 0 with its own replicas and receives mirrored
+    /// requests; once they are ready, the comparison clock starts, and the analysis promotes (the new version takes
+    /// all traffic, as in a blue-green switch) or rolls back.
+    /// </summary>
+    private async Task ShadowAsync(Rollout rollout, Deployment d, int shadowReady, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        TrafficSplit[] staged = [new(rollout.FromVersion, 100), new(rollout.ToVersion, 0, rollout.Replicas) { Mirror = rollout.Mirror }];
+        if (!d.Traffic.SequenceEqual(staged) || shadowReady < rollout.Replicas)
+        {
+            if (!d.Traffic.SequenceEqual(staged))
+            {
+                await SetAsync(d, d with { Traffic = staged }, "rollout.stage", cancellationToken);
+            }
+
+            await store.PutRolloutAsync(rollout with { StepStartedAt = now, Reason = $"starting {rollout.Replicas} shadow replica(s) of version {rollout.ToVersion}" }, cancellationToken);
+            return;
+        }
+
+        if (load is null)
+        {
+            await store.PutRolloutAsync(rollout with { Reason = "no load data from a gateway in this process: promote or roll back by hand" }, cancellationToken);
+            return;
+        }
+
+        var policy = new ShadowPolicy
+        {
+            Duration = rollout.StepDuration,
+            MinRequests = rollout.MinRequests,
+            MaxErrorRateIncrease = rollout.MaxErrorRateIncrease,
+            AbsoluteTolerance = rollout.Mirror.AbsoluteTolerance,
+            RelativeTolerance = rollout.Mirror.RelativeTolerance,
+            MinArgmaxAgreement = rollout.MinArgmaxAgreement,
+        };
+        var summary = load.Shadows.Since(d.Name, rollout.ToVersion, rollout.StepStartedAt);
+        var verdict = ShadowAnalysis.Judge(policy, now - rollout.StepStartedAt, summary);
+        var report = ShadowAnalysis.Describe(summary);
+        rollout = rollout with { Report = report };
+        switch (verdict.Action)
+        {
+            case ShadowAction.Wait:
+                await store.PutRolloutAsync(rollout with { Reason = verdict.Reason }, cancellationToken);
+                break;
+            case ShadowAction.Promote:
+                await audit.AppendAsync("rollout", "rollout.shadow", d.Name, null, JsonSerializer.Serialize(new { version = rollout.ToVersion, verdict = "promote", verdict.Reason, report }), cancellationToken);
+                await SetAsync(d, d with { ModelVersion = rollout.ToVersion, Traffic = [], Replicas = rollout.Replicas }, "rollout.promote", cancellationToken);
+                await FinishAsync(rollout, RolloutState.Promoted, verdict.Reason, cancellationToken);
+                load.Shadows.Clear(d.Name, rollout.ToVersion);
+                break;
+            case ShadowAction.RollBack:
+                await audit.AppendAsync("rollout", "rollout.shadow", d.Name, null, JsonSerializer.Serialize(new { version = rollout.ToVersion, verdict = "rollback", verdict.Reason, report }), cancellationToken);
+                await RollBackAsync(rollout, d, verdict.Reason, cancellationToken);
+                load.Shadows.Clear(d.Name, rollout.ToVersion);
                 break;
         }
     }

@@ -22,6 +22,12 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
     /// <summary>When set, the autoscaler owns <see cref="Replicas"/> within these bounds.</summary>
     public Stratus.Core.Scaling.AutoscalingSpec? Autoscaling { get; init; }
 
+    /// <summary>
+    /// How many real requests (answered 2xx) gateways may record per model version as its sample requests, so later
+    /// replicas are checked on real traffic; 0 (the default) keeps no payload at all.
+    /// </summary>
+    public int RecordProbes { get; init; }
+
     /// <summary>The model versions to run and how many replicas of each.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<(int Version, int Replicas)> VersionGroups =>
@@ -29,7 +35,8 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
 
     public bool Equals(Deployment? other) =>
         other is not null && Name == other.Name && Model == other.Model && ModelVersion == other.ModelVersion && Replicas == other.Replicas &&
-        Shape == other.Shape && Public == other.Public && Placement == other.Placement && Traffic.SequenceEqual(other.Traffic) && Autoscaling == other.Autoscaling;
+        Shape == other.Shape && Public == other.Public && Placement == other.Placement && Traffic.SequenceEqual(other.Traffic) && Autoscaling == other.Autoscaling &&
+        RecordProbes == other.RecordProbes;
 
     public override int GetHashCode() => HashCode.Combine(Name, Model, ModelVersion, Replicas, Shape, Public, Placement, Traffic.Count);
 
@@ -39,7 +46,14 @@ public sealed record Deployment(string Name, string Model, int ModelVersion, int
 }
 
 /// <summary>A model version's share of a deployment's traffic (percent) and, optionally, its own replica count.</summary>
-public sealed record TrafficSplit(int Version, int Weight, int? Replicas = null);
+public sealed record TrafficSplit(int Version, int Weight, int? Replicas = null)
+{
+    /// <summary>Mirror this share of live requests to the version as a shadow (its answers compared, never returned); null for none.</summary>
+    public MirrorSpec? Mirror { get; init; }
+}
+
+/// <summary>How much live traffic a shadow version receives as copies (percent), and how closely its answers must match.</summary>
+public sealed record MirrorSpec(int Percent = 100, double AbsoluteTolerance = 1e-4, double RelativeTolerance = 1e-4);
 
 /// <summary>How a new model version replaces the running one.</summary>
 public enum RolloutStrategy
@@ -52,6 +66,12 @@ public enum RolloutStrategy
 
     /// <summary>Start the new version beside the old, switch all traffic once it is fully ready.</summary>
     BlueGreen,
+
+    /// <summary>
+    /// Start the new version beside the old and mirror live requests to it: its answers are compared with the stable
+    /// ones and never reach a caller; promote when they match, roll back when they diverge or fail.
+    /// </summary>
+    Shadow,
 }
 
 public enum RolloutState
@@ -79,7 +99,22 @@ public sealed record Rollout(string Deployment, RolloutStrategy Strategy, int Fr
     public double MaxLatencyRatio { get; init; } = 2.0;
 
     public TimeSpan LatencySlack { get; init; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>The new version may fail this much more often than the stable one (0.01: one percentage point), overall and in any cloud.</summary>
+    public double MaxErrorRateIncrease { get; init; } = 0.01;
+
+    /// <summary>Shadow rollouts: the share of requests mirrored and how closely the answers must match.</summary>
+    public MirrorSpec Mirror { get; init; } = new();
+
+    /// <summary>Shadow rollouts: least share of rows whose arg-max agrees, for classifier outputs.</summary>
+    public double MinArgmaxAgreement { get; init; } = 0.99;
+
+    /// <summary>The last figures of the analysis (a shadow's comparison with the stable version), for status and audit.</summary>
+    public string? Report { get; init; }
 }
+
+/// <summary>What the consistency check of a deployment's model version found: checked on how many probes, or why not.</summary>
+public sealed record ConsistencyNote(string Deployment, int Version, bool Checked, string Note, DateTimeOffset At);
 
 /// <summary>An inference key of a deployment: never the key itself, only its SHA-256.</summary>
 public sealed record DeploymentKey(string Id, string Deployment, string Description, string Hash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
@@ -161,6 +196,12 @@ public interface IDeploymentStore
     Task PutRolloutAsync(Rollout rollout, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<Rollout>> ListRolloutsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Records what a version's consistency check found; false when the note was already that (nothing written).</summary>
+    Task<bool> PutConsistencyAsync(ConsistencyNote note, CancellationToken cancellationToken = default);
+
+    /// <summary>Every deployment's consistency notes, by deployment then version.</summary>
+    Task<IReadOnlyList<ConsistencyNote>> ListConsistencyAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Desired deployments and observed replicas in the SQLite file.</summary>
@@ -168,8 +209,8 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 {
     public async Task PutAsync(Deployment deployment, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, public, traffic_json, autoscaling_json, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $public, $traffic, $autoscaling, $at)
-        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, public = $public, traffic_json = $traffic, autoscaling_json = $autoscaling, updated_at = $at;
+        INSERT INTO deployments (name, model, model_version, replicas, shape, placement_json, public, traffic_json, autoscaling_json, record_probes, updated_at) VALUES ($name, $model, $version, $replicas, $shape, $placement, $public, $traffic, $autoscaling, $record, $at)
+        ON CONFLICT (name) DO UPDATE SET model = $model, model_version = $version, replicas = $replicas, shape = $shape, placement_json = $placement, public = $public, traffic_json = $traffic, autoscaling_json = $autoscaling, record_probes = $record, updated_at = $at;
         """,
         cancellationToken,
         ("$name", deployment.Name),
@@ -180,14 +221,42 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         ("$placement", JsonSerializer.Serialize(deployment.Placement, DeploymentJson.Options)),
         ("$public", deployment.Public ? 1 : 0),
         ("$traffic", JsonSerializer.Serialize(deployment.Traffic, DeploymentJson.Options)),
-        ("$autoscaling", deployment.Autoscaling is null ? null : JsonSerializer.Serialize(deployment.Autoscaling, DeploymentJson.Options)));
+        ("$autoscaling", deployment.Autoscaling is null ? null : JsonSerializer.Serialize(deployment.Autoscaling, DeploymentJson.Options)),
+        ("$record", deployment.RecordProbes));
 
-    /// <summary>Deletes the deployment and its keys.</summary>
+    /// <summary>Deletes the deployment, its keys and its consistency notes.</summary>
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
     {
         var deleted = await ExecuteAsync("DELETE FROM deployments WHERE name = $name;", cancellationToken, ("$name", name)) == 1;
         await ExecuteAsync("DELETE FROM deployment_keys WHERE deployment = $name;", cancellationToken, ("$name", name));
+        await ExecuteAsync("DELETE FROM consistency_notes WHERE deployment = $name;", cancellationToken, ("$name", name));
         return deleted;
+    }
+
+    public async Task<bool> PutConsistencyAsync(ConsistencyNote note, CancellationToken cancellationToken = default) => await ExecuteAsync(
+        """
+        INSERT INTO consistency_notes (deployment, version, checked, note, updated_at) VALUES ($deployment, $version, $checked, $note, $at)
+        ON CONFLICT (deployment, version) DO UPDATE SET checked = $checked, note = $note, updated_at = $at WHERE note <> $note OR checked <> $checked;
+        """,
+        cancellationToken,
+        ("$deployment", note.Deployment),
+        ("$version", note.Version),
+        ("$checked", note.Checked ? 1 : 0),
+        ("$note", note.Note)) == 1;
+
+    public async Task<IReadOnlyList<ConsistencyNote>> ListConsistencyAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT deployment, version, checked, note, updated_at FROM consistency_notes ORDER BY deployment, version;";
+        var notes = new List<ConsistencyNote>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            notes.Add(new ConsistencyNote(reader.GetString(0), reader.GetInt32(1), reader.GetInt64(2) != 0, reader.GetString(3), DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture)));
+        }
+
+        return notes;
     }
 
     public async Task AddKeyAsync(DeploymentKey key, CancellationToken cancellationToken = default) => await ExecuteAsync(
@@ -248,7 +317,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json, public, traffic_json, autoscaling_json FROM deployments ORDER BY name;";
+        command.CommandText = "SELECT name, model, model_version, replicas, shape, placement_json, public, traffic_json, autoscaling_json, record_probes FROM deployments ORDER BY name;";
         var deployments = new List<Deployment>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -259,6 +328,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
                 Public = reader.GetInt64(6) != 0,
                 Traffic = reader.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<TrafficSplit>>(reader.GetString(7), DeploymentJson.Options) ?? [],
                 Autoscaling = reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<Stratus.Core.Scaling.AutoscalingSpec>(reader.GetString(8), DeploymentJson.Options),
+                RecordProbes = reader.GetInt32(9),
             });
         }
 

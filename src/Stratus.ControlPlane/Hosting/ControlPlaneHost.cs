@@ -7,6 +7,7 @@ using Stratus.ControlPlane.Audit;
 using Stratus.ControlPlane.Auth;
 using Stratus.ControlPlane.Clouds;
 using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
@@ -57,8 +58,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
     private readonly Task _rolling;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts)
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts, IRequestSampleSink samples)
     {
+        Samples = samples;
         _app = app;
         _loop = loop;
         _providers = providers;
@@ -78,6 +80,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     public IRouteSource Routes { get; }
 
     public IReadOnlyList<CloudSpec> Clouds { get; }
+
+    /// <summary>Where a gateway in the same process hands the live requests it records as samples.</summary>
+    public IRequestSampleSink Samples { get; }
 
     public static async Task<ControlPlaneHost> StartAsync(ControlPlaneOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
@@ -123,18 +128,18 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var routes = new RouteTablePublisher(time);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
         var blocks = new BlockList(time);
-        var consistency = new ConsistencyChecker();
+        var consistency = new ConsistencyChecker(new SqliteProbeReferenceStore(database, time));
         app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
-        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency);
-        var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
         var audit = new SqliteAuditLog(database, time);
+        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit);
+        var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
         AutoscalerLoop? autoscaler = options.Load is { } load
             ? new AutoscalerLoop(deployments, audit, load, clouds, loop.Trigger, time, logger)
             : null;
         var rollouts = new RolloutController(deployments, audit, options.Load, loop.Trigger, time, logger, registry, consistency);
         ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions, rollouts));
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts);
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit));
     }
 
     /// <summary>

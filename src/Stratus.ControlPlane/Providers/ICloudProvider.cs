@@ -8,6 +8,9 @@ public sealed record ReplicaLaunch(string ReplicaId, string ModelName, string Mo
 
     /// <summary>Launch as a spot (preemptible) instance where the cloud has them; local clouds run both kinds alike.</summary>
     public bool Spot { get; init; }
+
+    /// <summary>Real requests (the version's samples) the replica warms up with before it reports ready; zeros when empty.</summary>
+    public IReadOnlyList<string> WarmUpRequests { get; init; } = [];
 }
 
 /// <summary>A replica a provider runs, and where it answers: null while it is still starting.</summary>
@@ -16,12 +19,19 @@ public sealed record ReplicaHandle(string ReplicaId, string Cloud, string Shape,
     public bool IsReady => Endpoint is not null;
 }
 
-/// <summary>How far a refusal reaches, so the planner blocks the right thing: this shape here, the region, or the cloud.</summary>
+/// <summary>
+/// How far a failed launch reaches, so the planner blocks the right thing. The cloud's own faults (no capacity, a
+/// refusal, an outage, a broken artifact store or process launcher) block this shape here, the region, or the cloud
+/// for every deployment. Faults of what was launched (the model failed to load, the replica crashed at start, was not
+/// ready in time, or failed its consistency check) are <see cref="Deployment"/>: they back off that deployment in
+/// that cloud only.
+/// </summary>
 public enum ProvisioningScope
 {
     Shape,
     Region,
     Cloud,
+    Deployment,
 }
 
 /// <summary>A launch the cloud refused or that failed, with its scope and reason.</summary>
@@ -71,4 +81,15 @@ public interface IOutageEmulation
     void Refuse(ProvisioningScope scope, string? shape);
 
     void Accept();
+
+    /// <summary>The faults its replicas emulate now (one deployment's version failing a share of requests).</summary>
+    IReadOnlyList<Stratus.Inference.Server.EmulatedFault> Faults { get; }
+
+    /// <summary>
+    /// Makes the replicas of one deployment's model version in this cloud, running or launched later, fail a share of
+    /// their inference requests (0 ends it): a fault of this cloud that only that version meets.
+    /// </summary>
+    void Fault(string deployment, int version, double errorRate);
+
+    void ClearFaults();
 }

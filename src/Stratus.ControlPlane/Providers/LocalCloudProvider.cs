@@ -37,6 +37,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     private readonly string _replicas;
     private readonly string _outageMarker;
     private readonly string _refuseMarker;
+    private readonly string _faults;
     private readonly SemaphoreSlim _launchGate = new(1, 1);
 
     public LocalCloudProvider(CloudSpec cloud, string dataDirectory, ReplicaExecutable executable)
@@ -48,6 +49,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         _replicas = Path.Combine(root, "replicas");
         _outageMarker = Path.Combine(root, "outage");
         _refuseMarker = Path.Combine(root, "refuse.json");
+        _faults = Path.Combine(root, "faults.json");
         Directory.CreateDirectory(_artifacts);
         Directory.CreateDirectory(_replicas);
     }
@@ -132,6 +134,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         }
 
         File.Delete(record);
+        File.Delete(Path.Combine(_replicas, replicaId + ".warmup.json"));
     }
 
     public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default)
@@ -197,6 +200,38 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
 
     public void Accept() => File.Delete(_refuseMarker);
 
+    public IReadOnlyList<Stratus.Inference.Server.EmulatedFault> Faults
+    {
+        get
+        {
+            try
+            {
+                return File.Exists(_faults) ? JsonSerializer.Deserialize<List<Stratus.Inference.Server.EmulatedFault>>(File.ReadAllText(_faults), FaultJson) ?? [] : [];
+            }
+            catch (Exception e) when (e is IOException or JsonException)
+            {
+                return [];
+            }
+        }
+    }
+
+    public void Fault(string deployment, int version, double errorRate)
+    {
+        var faults = Faults.Where(f => f.Deployment != deployment || f.Version != version).ToList();
+        if (errorRate > 0)
+        {
+            faults.Add(new Stratus.Inference.Server.EmulatedFault(deployment, version, Math.Min(1, errorRate)));
+        }
+
+        // Written whole then renamed: replicas re-read it when it changes.
+        File.WriteAllText(_faults + ".tmp", JsonSerializer.Serialize(faults, FaultJson));
+        File.Move(_faults + ".tmp", _faults, overwrite: true);
+    }
+
+    public void ClearFaults() => File.Delete(_faults);
+
+    private static readonly JsonSerializerOptions FaultJson = new(JsonSerializerDefaults.Web);
+
     private Refusal? ReadRefusal()
     {
         try
@@ -243,7 +278,14 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         [
             .. _executable.PrefixArguments, "replica", "--model", artifact, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
             "--port", "0", "--ready-file", ready, "--emulated-latency-ms", ((int)_cloud.EmulatedLatency.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--fault-file", _faults,
         ];
+        if (launch.WarmUpRequests.Count > 0)
+        {
+            var warmUp = Path.Combine(_replicas, launch.ReplicaId + ".warmup.json");
+            File.WriteAllText(warmUp, "[" + string.Join(",", launch.WarmUpRequests) + "]");
+            arguments = [.. arguments, "--warm-up-file", warmUp];
+        }
 
         // exec through the shell only to point stdout and stderr at the log file.
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
@@ -267,15 +309,17 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         var deadline = DateTime.UtcNow + ReadyTimeout;
         while (!File.Exists(ready))
         {
+            // Exiting or never coming up is what the model or its deployment did (it failed to load, crashed at start):
+            // that deployment backs off here, other deployments still launch in this cloud.
             if (process.HasExited)
             {
-                throw new ProvisioningException(ProvisioningScope.Shape, $"replica {launch.ReplicaId} exited with code {process.ExitCode}: {Tail(log)}");
+                throw new ProvisioningException(ProvisioningScope.Deployment, $"replica {launch.ReplicaId} exited with code {process.ExitCode}: {Tail(log)}");
             }
 
             if (DateTime.UtcNow > deadline)
             {
                 process.Kill(entireProcessTree: true);
-                throw new ProvisioningException(ProvisioningScope.Shape, $"replica {launch.ReplicaId} was not ready within {ReadyTimeout.TotalSeconds} s");
+                throw new ProvisioningException(ProvisioningScope.Deployment, $"replica {launch.ReplicaId} was not ready within {ReadyTimeout.TotalSeconds} s");
             }
 
             // The replica signals readiness only through its file; poll it briefly.

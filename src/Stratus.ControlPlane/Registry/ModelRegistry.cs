@@ -1,17 +1,38 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Stratus.ControlPlane.Store;
 using Stratus.Core.Models;
+using Stratus.Inference.Protocol;
 using Stratus.Inference.Runtime;
 
 namespace Stratus.ControlPlane.Registry;
 
 /// <summary>One stored version of a model.</summary>
-public sealed record ModelVersion(string Name, int Version, string Sha256, long SizeBytes, ModelSignature Signature, DateTimeOffset CreatedAt, string CreatedBy);
+public sealed record ModelVersion(string Name, int Version, string Sha256, long SizeBytes, ModelSignature Signature, DateTimeOffset CreatedAt, string CreatedBy)
+{
+    /// <summary>How many sample requests the version has (its probe set when there are any).</summary>
+    public int Samples { get; init; }
+}
+
+/// <summary>
+/// A real v2 inference request stored with a model version: its body (compact JSON), SHA-256 and where it came from
+/// (<c>push</c>, <c>api</c>, <c>spec</c>, or <c>gateway</c> for requests recorded from live traffic).
+/// </summary>
+public sealed record SampleRequest(string Body, string Sha256, string Source)
+{
+    public static SampleRequest Of(string body, string source) =>
+        new(body, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body))), source);
+}
+
+/// <summary>A version's stored sample request.</summary>
+public sealed record ModelSample(int Seq, string Sha256, string Source, DateTimeOffset CreatedAt, string Body);
 
 /// <summary>
 /// Takes model uploads: streams them to disk while hashing, loads them in ONNX Runtime to validate them and read
-/// their signature, stores them by content, and numbers versions per model name. A file that does not load is
-/// refused with the runtime's reason and leaves nothing behind.
+/// their signature, stores them by content, and numbers versions per model name. Sample requests pushed with a model
+/// (or added later) are checked against its signature first. A file that does not load, or a sample that does not
+/// fit, is refused with the reason and leaves nothing behind.
 /// </summary>
 public sealed class ModelRegistry(IModelVersionStore versions, ContentStore content)
 {
@@ -23,12 +44,34 @@ public sealed class ModelRegistry(IModelVersionStore versions, ContentStore cont
 
     public const long DefaultMaxModelBytes = 2L * 1024 * 1024 * 1024;
 
-    public async Task<ModelVersion> PushAsync(string name, Stream upload, string pushedBy, long maxBytes = DefaultMaxModelBytes, CancellationToken cancellationToken = default)
+    /// <summary>Largest sample request (its JSON), and most samples per version.</summary>
+    public const int MaxSampleBytes = 16 * 1024 * 1024;
+
+    public const int MaxSamples = 64;
+
+    public async Task<ModelVersion> PushAsync(string name, Stream upload, string pushedBy, long maxBytes = DefaultMaxModelBytes, CancellationToken cancellationToken = default) =>
+        await PushAsync(name, upload, pushedBy, [], maxBytes, cancellationToken);
+
+    /// <summary>Pushes a model with sample requests (raw JSON bodies), all validated before anything is stored.</summary>
+    public async Task<ModelVersion> PushAsync(string name, Stream upload, string pushedBy, IReadOnlyList<string> samples, long maxBytes = DefaultMaxModelBytes, CancellationToken cancellationToken = default)
     {
         ModelNames.Validate(name);
-        var staged = await content.StageAsync(upload, maxBytes, cancellationToken);
+        return await RegisterAsync(name, await StageAsync(upload, maxBytes, cancellationToken), samples, pushedBy, cancellationToken);
+    }
+
+    /// <summary>Streams an upload to a temporary file while hashing it; <see cref="RegisterAsync"/> then validates and stores it, or drops it.</summary>
+    public Task<StagedContent> StageAsync(Stream upload, long maxBytes = DefaultMaxModelBytes, CancellationToken cancellationToken = default) =>
+        content.StageAsync(upload, maxBytes, cancellationToken);
+
+    /// <summary>
+    /// Loads staged content in ONNX Runtime, checks the samples against its signature, and only then stores it as the
+    /// next version with its samples. The staged file is gone afterwards either way.
+    /// </summary>
+    public async Task<ModelVersion> RegisterAsync(string name, StagedContent staged, IReadOnlyList<string> samples, string pushedBy, CancellationToken cancellationToken = default)
+    {
         try
         {
+            ModelNames.Validate(name);
             ModelSignature signature;
             try
             {
@@ -40,8 +83,9 @@ public sealed class ModelRegistry(IModelVersionStore versions, ContentStore cont
                 throw new ModelRejectedException(e.Message.Replace(Path.GetFileName(staged.Path), name, StringComparison.Ordinal), e);
             }
 
+            var checkedSamples = Samples.Check(signature, name, samples, "push", existing: 0);
             content.Commit(staged);
-            return await versions.AddAsync(name, staged.Sha256, staged.Size, signature, pushedBy, cancellationToken);
+            return await versions.AddAsync(name, staged.Sha256, staged.Size, signature, pushedBy, checkedSamples, cancellationToken);
         }
         finally
         {
@@ -49,11 +93,62 @@ public sealed class ModelRegistry(IModelVersionStore versions, ContentStore cont
         }
     }
 
+    /// <summary>Adds sample requests to a version after checking them against its signature; returns how many were new.</summary>
+    public async Task<int> AddSamplesAsync(ModelVersion version, IReadOnlyList<string> samples, string source, CancellationToken cancellationToken = default)
+    {
+        var checkedSamples = Samples.Check(version.Signature, version.Name, samples, source, version.Samples);
+        return checkedSamples.Count == 0 ? 0 : await versions.AddSamplesAsync(version.Name, version.Version, checkedSamples, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ModelSample>> ListSamplesAsync(ModelVersion version, CancellationToken cancellationToken = default) =>
+        versions.ListSamplesAsync(version.Name, version.Version, cancellationToken);
+
     public Task<IReadOnlyList<ModelVersion>> ListAsync(string? name = null, CancellationToken cancellationToken = default) => versions.ListAsync(name, cancellationToken);
 
     public Task<ModelVersion?> GetAsync(string name, int version, CancellationToken cancellationToken = default) => versions.GetAsync(name, version, cancellationToken);
 
     public string PathOf(ModelVersion version) => content.PathOf(version.Sha256);
+}
+
+/// <summary>
+/// Sample requests are checked as a replica would check them (decoded as v2 JSON, then every input's name, datatype
+/// and shape against the signature) and stored compact, so the same request sent twice is one sample.
+/// </summary>
+public static class Samples
+{
+    public static IReadOnlyList<SampleRequest> Check(ModelSignature signature, string model, IReadOnlyList<string> bodies, string source, int existing)
+    {
+        if (existing + bodies.Count > ModelRegistry.MaxSamples)
+        {
+            throw new ModelRejectedException($"a model version keeps at most {ModelRegistry.MaxSamples} samples; it has {existing} and {bodies.Count} more were given");
+        }
+
+        var checkedSamples = new List<SampleRequest>();
+        for (var i = 0; i < bodies.Count; i++)
+        {
+            var bytes = Encoding.UTF8.GetBytes(bodies[i]);
+            if (bytes.Length > ModelRegistry.MaxSampleBytes)
+            {
+                throw new ModelRejectedException($"sample {i + 1} is {bytes.Length} bytes; a sample may be at most {ModelRegistry.MaxSampleBytes}");
+            }
+
+            try
+            {
+                using var request = InferenceRequestDecoder.Decode(bytes, headerLength: null);
+                SignatureCheck.OrderInputs(signature, model, request);
+                SignatureCheck.CheckRequestedOutputs(signature, model, request);
+            }
+            catch (InferenceException e)
+            {
+                throw new ModelRejectedException($"sample {i + 1} does not fit model {model}: {e.Message}");
+            }
+
+            using var document = JsonDocument.Parse(bytes);
+            checkedSamples.Add(SampleRequest.Of(JsonSerializer.Serialize(document.RootElement), source));
+        }
+
+        return checkedSamples;
+    }
 }
 
 /// <summary>Model names appear in URLs and file names: lower-case DNS labels, as Kubernetes names are.</summary>

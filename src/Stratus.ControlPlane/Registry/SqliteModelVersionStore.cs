@@ -1,30 +1,38 @@
 using System.Globalization;
+using Microsoft.Data.Sqlite;
 using Stratus.ControlPlane.Store;
 using Stratus.Core.Models;
 
 namespace Stratus.ControlPlane.Registry;
 
 /// <summary>
-/// The registry's records of model versions (the bytes live in the <see cref="ContentStore"/>). Every store passes
-/// <c>ModelVersionStoreContractTests</c>: above all, concurrent adds of one name get distinct, consecutive versions.
+/// The registry's records of model versions and their sample requests (the bytes of the models live in the
+/// <see cref="ContentStore"/>). Every store passes <c>ModelVersionStoreContractTests</c>: above all, concurrent adds of
+/// one name get distinct, consecutive versions, and a version's samples are added with it or not at all.
 /// </summary>
 public interface IModelVersionStore
 {
-    /// <summary>Records the next version of <paramref name="name"/> (1 for a new name), atomically.</summary>
-    Task<ModelVersion> AddAsync(string name, string sha256, long sizeBytes, ModelSignature signature, string createdBy, CancellationToken cancellationToken = default);
+    /// <summary>Records the next version of <paramref name="name"/> (1 for a new name) with its samples, atomically.</summary>
+    Task<ModelVersion> AddAsync(string name, string sha256, long sizeBytes, ModelSignature signature, string createdBy, IReadOnlyList<SampleRequest>? samples = null, CancellationToken cancellationToken = default);
 
     /// <summary>Every version, by name then version; or one name's versions, oldest first.</summary>
     Task<IReadOnlyList<ModelVersion>> ListAsync(string? name = null, CancellationToken cancellationToken = default);
 
     Task<ModelVersion?> GetAsync(string name, int version, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds samples to a version, skipping any it already has (same SHA-256); returns how many were new.</summary>
+    Task<int> AddSamplesAsync(string name, int version, IReadOnlyList<SampleRequest> samples, CancellationToken cancellationToken = default);
+
+    /// <summary>A version's samples in the order they were added.</summary>
+    Task<IReadOnlyList<ModelSample>> ListSamplesAsync(string name, int version, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Model versions in the SQLite file.</summary>
+/// <summary>Model versions and their samples in the SQLite file.</summary>
 public sealed class SqliteModelVersionStore(SqliteDatabase database, TimeProvider time) : IModelVersionStore
 {
-    private const string Columns = "name, version, sha256, size_bytes, signature_json, created_at, created_by";
+    private const string Columns = "name, version, sha256, size_bytes, signature_json, created_at, created_by, (SELECT COUNT(*) FROM model_samples s WHERE s.model = v.name AND s.version = v.version)";
 
-    public async Task<ModelVersion> AddAsync(string name, string sha256, long sizeBytes, ModelSignature signature, string createdBy, CancellationToken cancellationToken = default)
+    public async Task<ModelVersion> AddAsync(string name, string sha256, long sizeBytes, ModelSignature signature, string createdBy, IReadOnlyList<SampleRequest>? samples = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
 
@@ -32,8 +40,8 @@ public sealed class SqliteModelVersionStore(SqliteDatabase database, TimeProvide
         await using var transaction = connection.BeginTransaction(deferred: false);
         await using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
-        insert.CommandText = $"""
-            INSERT INTO model_versions ({Columns})
+        insert.CommandText = """
+            INSERT INTO model_versions (name, version, sha256, size_bytes, signature_json, created_at, created_by)
             VALUES ($name, (SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = $name), $sha, $size, $signature, $at, $by)
             RETURNING version;
             """;
@@ -45,8 +53,64 @@ public sealed class SqliteModelVersionStore(SqliteDatabase database, TimeProvide
         insert.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
         insert.Parameters.AddWithValue("$by", createdBy);
         var version = Convert.ToInt32(await insert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        var added = await InsertSamplesAsync(connection, transaction, name, version, samples ?? [], at, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new ModelVersion(name, version, sha256, sizeBytes, signature, at, createdBy);
+        return new ModelVersion(name, version, sha256, sizeBytes, signature, at, createdBy) { Samples = added };
+    }
+
+    public async Task<int> AddSamplesAsync(string name, int version, IReadOnlyList<SampleRequest> samples, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var added = await InsertSamplesAsync(connection, transaction, name, version, samples, time.GetUtcNow(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return added;
+    }
+
+    private static async Task<int> InsertSamplesAsync(SqliteConnection connection, SqliteTransaction transaction, string name, int version, IReadOnlyList<SampleRequest> samples, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var added = 0;
+        foreach (var sample in samples)
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO model_samples (model, version, seq, sha256, body, source, created_at)
+                VALUES ($name, $version, (SELECT COALESCE(MAX(seq), 0) + 1 FROM model_samples WHERE model = $name AND version = $version), $sha, $body, $source, $at)
+                ON CONFLICT (model, version, sha256) DO NOTHING;
+                """;
+            insert.Parameters.AddWithValue("$name", name);
+            insert.Parameters.AddWithValue("$version", version);
+            insert.Parameters.AddWithValue("$sha", sample.Sha256);
+            insert.Parameters.AddWithValue("$body", sample.Body);
+            insert.Parameters.AddWithValue("$source", sample.Source);
+            insert.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
+            added += await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return added;
+    }
+
+    public async Task<IReadOnlyList<ModelSample>> ListSamplesAsync(string name, int version, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, sha256, source, created_at, body FROM model_samples WHERE model = $name AND version = $version ORDER BY seq;";
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$version", version);
+        var samples = new List<ModelSample>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            samples.Add(new ModelSample(
+                reader.GetInt32(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
+                reader.GetString(4)));
+        }
+
+        return samples;
     }
 
     public async Task<IReadOnlyList<ModelVersion>> ListAsync(string? name = null, CancellationToken cancellationToken = default)
@@ -54,8 +118,8 @@ public sealed class SqliteModelVersionStore(SqliteDatabase database, TimeProvide
         await using var connection = await database.ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = name is null
-            ? $"SELECT {Columns} FROM model_versions ORDER BY name, version;"
-            : $"SELECT {Columns} FROM model_versions WHERE name = $name ORDER BY version;";
+            ? $"SELECT {Columns} FROM model_versions v ORDER BY name, version;"
+            : $"SELECT {Columns} FROM model_versions v WHERE name = $name ORDER BY version;";
         command.Parameters.AddWithValue("$name", (object?)name ?? DBNull.Value);
         var versions = new List<ModelVersion>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -68,7 +132,10 @@ public sealed class SqliteModelVersionStore(SqliteDatabase database, TimeProvide
                 reader.GetInt64(3),
                 SignatureJson.Parse(reader.GetString(4)),
                 DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
-                reader.GetString(6)));
+                reader.GetString(6))
+            {
+                Samples = reader.GetInt32(7),
+            });
         }
 
         return versions;

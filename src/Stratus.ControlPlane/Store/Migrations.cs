@@ -104,6 +104,38 @@ public static class Migrations
                 updated_at TEXT NOT NULL
             );
             """),
+        new(12, "probe_sets", """
+            CREATE TABLE model_samples (
+                model TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                body TEXT NOT NULL,
+                source TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (model, version, seq),
+                UNIQUE (model, version, sha256)
+            );
+            CREATE TABLE probe_references (
+                model_sha256 TEXT NOT NULL,
+                probe_sha256 TEXT NOT NULL,
+                answered INTEGER NOT NULL,
+                answer_json TEXT NULL,
+                detail TEXT NULL,
+                replica TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (model_sha256, probe_sha256)
+            );
+            CREATE TABLE consistency_notes (
+                deployment TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                checked INTEGER NOT NULL,
+                note TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (deployment, version)
+            );
+            ALTER TABLE deployments ADD COLUMN record_probes INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -2,20 +2,35 @@ using Stratus.Core.Clouds;
 
 namespace Stratus.Core.Placement;
 
-/// <summary>How far a provisioning refusal reaches: this shape in this cloud, the cloud's region, or the whole cloud.</summary>
+/// <summary>
+/// How far a block reaches: this shape in this cloud, the cloud's region, or the whole cloud (the cloud's own faults,
+/// which hold back every deployment), or one deployment in one cloud (faults of its model: it failed to load, crashed
+/// at start, was not ready in time, or disagreed with itself), which holds back that deployment only.
+/// </summary>
 public enum BlockScope
 {
     Shape,
     Region,
     Cloud,
+    Deployment,
 }
 
-/// <summary>A location the planner must avoid for now (a refused launch, an outage), and why.</summary>
+/// <summary>
+/// A location the planner must not add replicas to for now (a refused launch, an outage, a deployment's failing
+/// model), and why. Replicas that already run there stay: a block never evicts a running replica.
+/// </summary>
 public sealed record Block(BlockScope Scope, string Cloud, string Region, string Shape, string Reason, DateTimeOffset Until)
 {
+    /// <summary>The deployment a <see cref="BlockScope.Deployment"/> block holds back; null for the cloud's own blocks.</summary>
+    public string? Deployment { get; init; }
+
+    /// <summary>
+    /// Whether it covers this cloud and shape. A deployment's block covers its cloud; the planner is only ever given
+    /// the blocks of the deployment it plans (and the clouds' own).
+    /// </summary>
     public bool Covers(CloudSpec cloud, string shape) => Scope switch
     {
-        BlockScope.Cloud => cloud.Name == Cloud,
+        BlockScope.Cloud or BlockScope.Deployment => cloud.Name == Cloud,
         BlockScope.Region => cloud.Region == Region,
         _ => cloud.Name == Cloud && shape == Shape,
     };
@@ -24,6 +39,7 @@ public sealed record Block(BlockScope Scope, string Cloud, string Region, string
     {
         BlockScope.Cloud => $"cloud {Cloud}",
         BlockScope.Region => $"region {Region}",
+        BlockScope.Deployment => $"deployment {Deployment} in {Cloud}",
         _ => $"shape {Shape} in {Cloud}",
     };
 }

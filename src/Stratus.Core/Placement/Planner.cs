@@ -9,7 +9,8 @@ namespace Stratus.Core.Placement;
 /// did not use. Pure: no I/O, no clock, no randomness.
 /// <para>
 /// Candidates are filtered first (shape, allowed and forbidden clouds and regions, jurisdiction, blocks, user
-/// latency budgets, free capacity), each rejection with its reason. An exact dynamic programme then chooses how many
+/// latency budgets, free capacity), each rejection with its reason. A blocked cloud where the deployment already runs
+/// replicas stays a candidate for at most those replicas: a block stops new launches, it never evicts what runs. An exact dynamic programme then chooses how many
 /// replicas, on-demand and spot, go to each candidate: clouds are visited grouped by region, and the state is
 /// (replicas placed, distinct clouds so far capped at minClouds, distinct regions capped at minRegions, user
 /// locations covered, on-demand replicas capped at minOnDemand, whether the current region is used). Its cost is
@@ -126,8 +127,9 @@ public static class Planner
             return $"jurisdiction {cloud.Jurisdiction} is not in [{string.Join(", ", spec.Jurisdictions)}] (residency)";
         }
 
-        if (input.Blocks.FirstOrDefault(b => b.Covers(cloud, spec.Shape)) is { } block)
+        if (Blocked(input, cloud) is { } block && input.Current.GetValueOrDefault(cloud.Name) == 0)
         {
+            // A blocked cloud takes no new replica; one with replicas running stays a candidate for those (see Candidate.Of).
             return $"{block.Describe()} blocked until {block.Until.ToString("HH:mm:ss", CultureInfo.InvariantCulture)}: {block.Reason}";
         }
 
@@ -145,6 +147,8 @@ public static class Planner
 
         return null;
     }
+
+    private static Block? Blocked(PlacementInput input, CloudSpec cloud) => input.Blocks.FirstOrDefault(b => b.Covers(cloud, input.Spec.Shape));
 
     private static int Coverage(PlacementSpec spec, CloudSpec cloud)
     {
@@ -392,6 +396,12 @@ public static class Planner
             var price = cloud.Prices[spec.Shape];
             var free = cloud.Capacity[spec.Shape] - input.UsedByOthers.GetValueOrDefault(cloud.Name);
             var capacity = Math.Min(Math.Min(free, spec.MaxPerCloud ?? int.MaxValue), spec.Replicas);
+            if (Blocked(input, cloud) is not null)
+            {
+                // Blocked: it may keep the replicas that run there, and take no more.
+                capacity = Math.Min(capacity, input.Current.GetValueOrDefault(cloud.Name));
+            }
+
             return new Candidate(
                 cloud,
                 Math.Max(0, capacity),

@@ -13,6 +13,12 @@ public sealed record RouteEndpoint(string ReplicaId, string Cloud, Uri Address)
 /// <summary>A version's share of a deployment's traffic, in percent.</summary>
 public sealed record VersionWeight(int Version, int Weight);
 
+/// <summary>
+/// A version that receives a copy of a share of live requests (a shadow): gateways send the copy after the caller's
+/// answer is on its way, never return the shadow's answer, and compare it with the stable one within the tolerances.
+/// </summary>
+public sealed record ShadowRoute(int Version, int Percent, double AbsoluteTolerance, double RelativeTolerance);
+
 /// <summary>Where a deployment's requests go: its model version and its ready replicas, and who may call it.</summary>
 public sealed record Route(string Deployment, string Model, int ModelVersion, IReadOnlyList<RouteEndpoint> Endpoints)
 {
@@ -27,6 +33,19 @@ public sealed record Route(string Deployment, string Model, int ModelVersion, IR
 
     /// <summary>The deployment may scale to zero: with no ready replica, gateways hold requests while one starts.</summary>
     public bool ScalesFromZero { get; init; }
+
+    /// <summary>The version mirrored requests go to during a shadow rollout; null when none.</summary>
+    public ShadowRoute? Shadow { get; init; }
+
+    /// <summary>How many live requests (answered 2xx) per version a gateway may record as the version's samples; 0 keeps none.</summary>
+    public int RecordProbes { get; init; }
+}
+
+/// <summary>Where a gateway hands the live requests it records as samples (a deployment opted in with <see cref="Route.RecordProbes"/>).</summary>
+public interface IRequestSampleSink
+{
+    /// <summary>A request body (v2 JSON) that the version answered 2xx; the sink checks it against the signature and keeps it or not.</summary>
+    ValueTask RecordAsync(string deployment, int version, ReadOnlyMemory<byte> request, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -63,6 +82,8 @@ public sealed record RouteTable(long Version, IReadOnlyList<Route> Routes)
             pair.First.ModelVersion == pair.Second.ModelVersion &&
             pair.First.Public == pair.Second.Public &&
             pair.First.ScalesFromZero == pair.Second.ScalesFromZero &&
+            pair.First.Shadow == pair.Second.Shadow &&
+            pair.First.RecordProbes == pair.Second.RecordProbes &&
             pair.First.Weights.SequenceEqual(pair.Second.Weights) &&
             pair.First.KeyHashes.Order(StringComparer.Ordinal).SequenceEqual(pair.Second.KeyHashes.Order(StringComparer.Ordinal)) &&
             pair.First.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal).SequenceEqual(pair.Second.Endpoints.OrderBy(e => e.ReplicaId, StringComparer.Ordinal)));

@@ -4,11 +4,15 @@ namespace Stratus.Core.Scaling;
 
 /// <summary>
 /// Requests in flight and completed, per deployment, as a gateway sees them (requests held while a deployment scales
-/// from zero count as in flight). The autoscaler samples it; a gateway and a control plane in one process
-/// (<c>stratus up</c>) share one.
+/// from zero count as in flight), each version's results per cloud for canary analysis, and the comparisons of
+/// mirrored requests for shadow analysis. The autoscaler and the rollout controller sample it; a gateway and a
+/// control plane in one process (<c>stratus up</c>) share one.
 /// </summary>
 public sealed class DeploymentLoad
 {
+    /// <summary>Mirrored requests of shadow rollouts, compared with the stable answers.</summary>
+    public Stratus.Core.Rollouts.ShadowResults Shadows { get; } = new();
+
     private readonly ConcurrentDictionary<string, Counters> _counters = new(StringComparer.Ordinal);
 
     public void Started(string deployment) => Interlocked.Increment(ref _counters.GetOrAdd(deployment, _ => new Counters()).InFlight);
@@ -20,32 +24,40 @@ public sealed class DeploymentLoad
         Interlocked.Increment(ref counters.Completed);
     }
 
-    /// <summary>Records a finished request's outcome against the model version that answered it (for canary analysis).</summary>
-    public void Result(string deployment, int version, bool success, TimeSpan elapsed, DateTimeOffset at)
+    /// <summary>Records a finished attempt's outcome against the model version (and cloud) that answered it, for canary analysis.</summary>
+    public void Result(string deployment, int version, bool success, TimeSpan elapsed, DateTimeOffset at, string cloud = "")
     {
         var results = _results.GetOrAdd((deployment, version), _ => new VersionWindow());
         lock (results)
         {
-            results.Entries[results.Next] = (at, success, elapsed);
+            results.Entries[results.Next] = (at, success, elapsed, cloud);
             results.Next = (results.Next + 1) % results.Entries.Length;
             results.Count = Math.Min(results.Count + 1, results.Entries.Length);
         }
     }
 
     /// <summary>A version's requests, failures and p99 since a moment (over its last 4,096 requests at most).</summary>
-    public VersionResults ResultsSince(string deployment, int version, DateTimeOffset since)
+    public VersionResults ResultsSince(string deployment, int version, DateTimeOffset since) => Summarise(Recent(deployment, version, since));
+
+    /// <summary>The same, per cloud that answered.</summary>
+    public IReadOnlyDictionary<string, VersionResults> ResultsByCloudSince(string deployment, int version, DateTimeOffset since) =>
+        Recent(deployment, version, since).GroupBy(e => e.Cloud, StringComparer.Ordinal).ToDictionary(g => g.Key, g => Summarise([.. g]), StringComparer.Ordinal);
+
+    private List<(DateTimeOffset At, bool Success, TimeSpan Elapsed, string Cloud)> Recent(string deployment, int version, DateTimeOffset since)
     {
         if (!_results.TryGetValue((deployment, version), out var results))
         {
-            return new VersionResults(0, 0, TimeSpan.Zero);
+            return [];
         }
 
-        List<(DateTimeOffset At, bool Success, TimeSpan Elapsed)> recent;
         lock (results)
         {
-            recent = [.. results.Entries.Take(results.Count).Where(e => e.At >= since)];
+            return [.. results.Entries.Take(results.Count).Where(e => e.At >= since)];
         }
+    }
 
+    private static VersionResults Summarise(List<(DateTimeOffset At, bool Success, TimeSpan Elapsed, string Cloud)> recent)
+    {
         if (recent.Count == 0)
         {
             return new VersionResults(0, 0, TimeSpan.Zero);
@@ -59,7 +71,7 @@ public sealed class DeploymentLoad
 
     private sealed class VersionWindow
     {
-        public (DateTimeOffset At, bool Success, TimeSpan Elapsed)[] Entries { get; } = new (DateTimeOffset, bool, TimeSpan)[4096];
+        public (DateTimeOffset At, bool Success, TimeSpan Elapsed, string Cloud)[] Entries { get; } = new (DateTimeOffset, bool, TimeSpan, string)[4096];
 
         public int Next { get; set; }
 

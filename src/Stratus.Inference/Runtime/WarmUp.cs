@@ -44,8 +44,10 @@ public static class WarmUp
 
     /// <summary>
     /// A deterministic probe set: <paramref name="count"/> v2 JSON requests of seeded pseudo-random values for every
-    /// input (numbers in [-1, 1] for floating types, 0..3 for integers), dynamic dimensions taken as 1. Replicas of
-    /// the same model file must answer them alike.
+    /// input (numbers in [-1, 1] for floating types, 0..3 for integers). Leading dynamic dimensions (and any dimension
+    /// named like one) are 1, the batch; other dynamic dimensions vary from probe to probe (32, 64, 512, 1024, within
+    /// 65,536 elements a tensor), so a model that needs a long window or a large image still gets a probe it takes.
+    /// Replicas of the same model file must answer them alike.
     /// </summary>
     public static IReadOnlyList<string> ProbeSet(ModelSignature signature, int count = 4, int seed = 20261123)
     {
@@ -58,16 +60,37 @@ public static class WarmUp
             _ => random.Next(4).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
 
-        return [.. Enumerable.Range(0, count).Select(_ =>
+        long[] sizes = [32, 64, 512, 1024];
+        var batchNames = signature.Inputs.Where(i => i.Shape.Count > 0 && i.Shape[0] < 0 && i.DimensionNames.Count > 0 && i.DimensionNames[0].Length > 0).Select(i => i.DimensionNames[0]).ToHashSet(StringComparer.Ordinal);
+        return [.. Enumerable.Range(0, count).Select(p =>
         {
             var inputs = signature.Inputs.Select(spec =>
             {
-                var shape = spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();
+                var shape = ProbeShape(spec, sizes[p % sizes.Length], batchNames);
                 var data = string.Join(",", Enumerable.Range(0, (int)ShapeMath.ElementCount(shape)).Select(_ => Value(spec.DataType)));
                 return $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(spec.Name)},\"datatype\":\"{spec.DataType.ToWireName()}\",\"shape\":[{string.Join(",", shape)}],\"data\":[{data}]}}";
             });
             return $"{{\"inputs\":[{string.Join(",", inputs)}]}}";
         })];
+    }
+
+    private static long[] ProbeShape(TensorSpec spec, long size, HashSet<string> batchNames)
+    {
+        const long MaxElements = 65_536;
+        bool IsBatch(int axis) => axis == 0 || (axis < spec.DimensionNames.Count && batchNames.Contains(spec.DimensionNames[axis]));
+        var shape = spec.Shape.Select((d, axis) => d >= 0 ? d : IsBatch(axis) ? 1L : size).ToArray();
+        while (ShapeMath.ElementCount(shape) > MaxElements && shape.Where((d, axis) => spec.Shape[axis] < 0 && !IsBatch(axis)).Any(d => d > 1))
+        {
+            for (var axis = 0; axis < shape.Length; axis++)
+            {
+                if (spec.Shape[axis] < 0 && !IsBatch(axis))
+                {
+                    shape[axis] = Math.Max(1, shape[axis] / 2);
+                }
+            }
+        }
+
+        return shape;
     }
 
     public static InferTensor Zeros(TensorSpec spec, TensorBuffers buffers)

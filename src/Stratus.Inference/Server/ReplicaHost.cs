@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -77,6 +78,24 @@ public sealed partial class ReplicaHost : IAsyncDisposable
                 await next(context);
             });
         }
+        if (options.FaultFile is { } faultFile)
+        {
+            var faults = new EmulatedFaults(faultFile, options.ModelName, options.ModelVersion);
+            app.Lifetime.ApplicationStopped.Register(faults.Dispose);
+            app.Use(async (context, next) =>
+            {
+                if (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Value?.EndsWith("/infer", StringComparison.Ordinal) == true && faults.Fails())
+                {
+                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.WriteAsync("{\"error\":\"emulated fault of this cloud: the replica failed the request\"}", context.RequestAborted);
+                    return;
+                }
+
+                await next(context);
+            });
+        }
+
         var host = new ReplicaHost(app, options);
         host.Metrics = new ReplicaMetrics(options.ModelName, options.ModelVersion);
         InferenceEndpoints.Map(app, host, options);

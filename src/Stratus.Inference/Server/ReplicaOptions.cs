@@ -26,5 +26,8 @@ public sealed class ReplicaOptions
     /// <summary>Added to every v2 request, so a local cloud can stand in for a distant region.</summary>
     public TimeSpan EmulatedLatency { get; set; }
 
+    /// <summary>A local cloud's file of <see cref="EmulatedFault"/>s to apply to this replica while it runs; null for none.</summary>
+    public string? FaultFile { get; set; }
+
     public SessionSettings Session { get; set; } = new();
 }

@@ -21,45 +21,7 @@ public sealed class ServedModel(string name, string version, OnnxModelHost host,
     /// <summary>Checks the request against the signature and returns its inputs in signature order.</summary>
     public InferTensor[] PrepareInputs(InferenceRequest request)
     {
-        var ordered = new InferTensor[Signature.Inputs.Count];
-        foreach (var input in request.Inputs)
-        {
-            var index = IndexOf(Signature.Inputs, input.Name);
-            if (index < 0)
-            {
-                throw InferenceException.BadRequest(
-                    $"unknown input '{input.Name}' for model '{Name}'; it takes {string.Join(", ", Signature.Inputs.Select(i => i.Name))}");
-            }
-
-            if (ordered[index] is not null)
-            {
-                throw InferenceException.BadRequest($"input '{input.Name}' is given twice");
-            }
-
-            var spec = Signature.Inputs[index];
-            if (input.DataType != spec.DataType)
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{input.Name}' has datatype {input.DataType.ToWireName()} but model '{Name}' expects {spec.DataType.ToWireName()}");
-            }
-
-            if (!spec.Accepts(input.Shape))
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{input.Name}' has shape {TensorSpec.FormatShape(input.Shape)} but model '{Name}' expects {spec.FormatShape()} (-1 is any size)");
-            }
-
-            ordered[index] = input;
-        }
-
-        for (var i = 0; i < ordered.Length; i++)
-        {
-            if (ordered[i] is null)
-            {
-                throw InferenceException.BadRequest($"missing input '{Signature.Inputs[i].Name}' for model '{Name}'");
-            }
-        }
-
+        var ordered = SignatureCheck.OrderInputs(Signature, Name, request);
         if (Batcher.IsBatching)
         {
             var rows = ordered[0].Shape[0];
@@ -96,30 +58,7 @@ public sealed class ServedModel(string name, string version, OnnxModelHost host,
     }
 
     /// <summary>Rejects unknown requested outputs before any work is done.</summary>
-    public void CheckRequestedOutputs(InferenceRequest request)
-    {
-        foreach (var asked in request.Outputs ?? [])
-        {
-            if (IndexOf(Signature.Outputs, asked.Name) < 0)
-            {
-                throw InferenceException.BadRequest(
-                    $"unknown output '{asked.Name}' for model '{Name}'; it returns {string.Join(", ", Signature.Outputs.Select(o => o.Name))}");
-            }
-        }
-    }
-
-    private static int IndexOf(IReadOnlyList<TensorSpec> specs, string name)
-    {
-        for (var i = 0; i < specs.Count; i++)
-        {
-            if (specs[i].Name == name)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
+    public void CheckRequestedOutputs(InferenceRequest request) => SignatureCheck.CheckRequestedOutputs(Signature, Name, request);
 
     public void Dispose()
     {

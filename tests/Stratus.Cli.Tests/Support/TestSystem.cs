@@ -41,7 +41,7 @@ internal sealed class TestSystem : IAsyncDisposable
                 Load = load,
             },
             _ => { });
-        var gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0, Load = load }, controlPlane.Routes, _ => { });
+        var gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0, Load = load, SampleSink = controlPlane.Samples }, controlPlane.Routes, _ => { });
         return new TestSystem(data, controlPlane, gateway);
     }
 

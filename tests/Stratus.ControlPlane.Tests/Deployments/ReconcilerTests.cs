@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Tests.Store;
@@ -380,7 +381,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
 
         Assert.Empty(blocks.Active());
 
-        blocks.Succeeded(_clouds[0], "cpu-small");
+        blocks.Succeeded(_clouds[0], "cpu-small", "risk");
         var reset = blocks.Add(ProvisioningScope.Cloud, _clouds[0], "cpu-small", "down").Until - clock.GetUtcNow();
 
         Assert.Equal([5, 10, 20, 40, 80, 120, 120, 120], spans.Select(s => (int)s.TotalSeconds));
@@ -440,7 +441,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Consistency_AReplicaThatAnswersDifferentlyIsKeptOutOfTrafficAndItsCloudBlocked()
+    public async Task Consistency_AReplicaOfAnotherModelIsKeptOutOfTrafficAndItsDeploymentBackedOffThere()
     {
         // The cheap cloud's API lies: it runs another model file while reporting the one it was asked for.
         await using (var other = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("mlp-large.onnx")))
@@ -450,7 +451,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
 
         var wrong = (await _registry.GetAsync("other", 1))!;
         var liar = new SwappingProvider(_providers["cheap"], _registry.PathOf(wrong), wrong.Sha256);
-        using var consistency = new ConsistencyChecker();
+        using var consistency = new ConsistencyChecker(new SqliteProbeReferenceStore(_temp.Database, TimeProvider.System));
         var reconciler = new Reconciler(
             _store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = liar, ["dear"] = _providers["dear"] }, _clouds, NullLogger.Instance, time: new ManualClock(DateTimeOffset.UtcNow), consistency: consistency);
         await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
@@ -459,9 +460,12 @@ public sealed class ReconcilerTests : IAsyncLifetime
 
         var records = await _store.ListReplicasAsync();
         Assert.Equal(["dear", "dear"], records.Where(r => r.State == ReplicaState.Ready).Select(r => r.Cloud));
-        Assert.Contains(records, r => r.State == ReplicaState.Failed && r.Cloud == "cheap" && r.Reason!.Contains("failed the consistency check", StringComparison.Ordinal));
+        Assert.Contains(records, r => r.State == ReplicaState.Failed && r.Cloud == "cheap" && r.Reason!.Contains("failed the consistency check: the model it serves has the signature", StringComparison.Ordinal));
         Assert.Empty(await _providers["cheap"].ListAsync());
-        Assert.Contains(reconciler.Blocks.Active(), b => b.Cloud == "cheap" && b.Scope == BlockScope.Cloud);
+
+        // The fault is the deployment's: it backs off in that cloud; the cloud itself is not blocked for others.
+        Assert.Contains(reconciler.Blocks.Active(), b => b.Cloud == "cheap" && b.Scope == BlockScope.Deployment && b.Deployment == "risk");
+        Assert.Empty(reconciler.Blocks.CloudBlocks());
     }
 
     /// <summary>A cloud API that launches a different artifact than it was given (the fault the consistency check is for).</summary>

@@ -96,7 +96,7 @@ public sealed class PlannerPropertyTests
         var current = clouds.Where(_ => random.Next(3) == 0).ToDictionary(c => c.Name, _ => random.Next(1, 3));
         var others = clouds.Where(_ => random.Next(4) == 0).ToDictionary(c => c.Name, _ => random.Next(1, 3));
         var blocks = random.Next(6) == 0
-            ? new List<Block> { new((BlockScope)random.Next(3), clouds[0].Name, clouds[0].Region, "cpu-small", "refused", DateTimeOffset.UnixEpoch) }
+            ? new List<Block> { new((BlockScope)random.Next(4), clouds[0].Name, clouds[0].Region, "cpu-small", "refused", DateTimeOffset.UnixEpoch) { Deployment = "d" } }
             : [];
         return new PlacementInput(spec, clouds) { Current = current, UsedByOthers = others, Blocks = blocks };
     }
@@ -111,19 +111,25 @@ public sealed class PlannerPropertyTests
             && (spec.AllowedRegions.Count == 0 || spec.AllowedRegions.Contains(cloud.Region))
             && !spec.ForbiddenRegions.Contains(cloud.Region)
             && (spec.Jurisdictions.Count == 0 || spec.Jurisdictions.Contains(cloud.Jurisdiction))
-            && !input.Blocks.Any(b => b.Scope switch
-            {
-                BlockScope.Cloud => b.Cloud == cloud.Name,
-                BlockScope.Region => b.Region == cloud.Region,
-                _ => b.Cloud == cloud.Name && b.Shape == spec.Shape,
-            })
+            && (!IsBlocked(input, cloud) || input.Current.GetValueOrDefault(cloud.Name) > 0)
             && (spec.Users.Count == 0 || spec.Users.Any(u => Within(u, cloud)));
     }
 
+    private static bool IsBlocked(PlacementInput input, CloudSpec cloud) => input.Blocks.Any(b => b.Scope switch
+    {
+        BlockScope.Cloud or BlockScope.Deployment => b.Cloud == cloud.Name,
+        BlockScope.Region => b.Region == cloud.Region,
+        _ => b.Cloud == cloud.Name && b.Shape == input.Spec.Shape,
+    });
+
     private static bool Within(UserLocation user, CloudSpec cloud) => LatencyEstimate.RoundTripMs(user.Location, cloud.Location) <= user.LatencyBudgetMs;
 
+    /// <summary>What a cloud may hold: its free capacity, within maxPerCloud; blocked, no more than runs there now.</summary>
     private static int Room(PlacementInput input, CloudSpec cloud) =>
-        Allowed(input, cloud) ? Math.Min(cloud.Capacity[input.Spec.Shape] - input.UsedByOthers.GetValueOrDefault(cloud.Name), input.Spec.MaxPerCloud ?? int.MaxValue) : 0;
+        !Allowed(input, cloud) ? 0
+        : Math.Min(
+            Math.Min(cloud.Capacity[input.Spec.Shape] - input.UsedByOthers.GetValueOrDefault(cloud.Name), input.Spec.MaxPerCloud ?? int.MaxValue),
+            IsBlocked(input, cloud) ? input.Current.GetValueOrDefault(cloud.Name) : int.MaxValue);
 
     private static bool Holds(PlacementInput input, (int Replicas, int OnDemand)[] chosen)
     {

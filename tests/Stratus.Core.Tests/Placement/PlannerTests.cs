@@ -142,4 +142,29 @@ public sealed class PlannerTests
         Assert.Equal(2, plan.In("local-us"));
         Assert.Equal("cloud local-ap blocked until 16:30:00: cloud local-ap is down", plan.Rejected.Single(r => r.Cloud == "local-ap").Reason);
     }
+
+    [Fact]
+    public void Blocks_KeepReplicasRunningInABlockedCloudButAddNone()
+    {
+        var until = new DateTimeOffset(2026, 11, 23, 16, 30, 0, TimeSpan.Zero);
+        List<Block> blocked = [new Block(BlockScope.Cloud, "local-ap", "ap-southeast", "cpu-small", "refused a launch", until)];
+
+        // Two replicas run in the cheapest cloud, now blocked: they stay, and a third goes elsewhere.
+        var plan = Plan(new PlacementSpec { Replicas = 3 }, current: new() { ["local-ap"] = 2 }, blocks: blocked);
+
+        Assert.Equal(2, plan.In("local-ap"));
+        Assert.Equal(1, plan.In("local-us"));
+        Assert.Equal(0, plan.Moves);
+    }
+
+    [Fact]
+    public void Blocks_OfADeploymentCoverOnlyItsCloud()
+    {
+        var until = new DateTimeOffset(2026, 11, 23, 16, 30, 0, TimeSpan.Zero);
+        var block = new Block(BlockScope.Deployment, "local-ap", "ap-southeast", "cpu-small", "its replica failed the consistency check", until) { Deployment = "vad" };
+        var plan = Plan(new PlacementSpec { Replicas = 1 }, blocks: [block]);
+
+        Assert.Equal(1, plan.In("local-us"));
+        Assert.StartsWith("deployment vad in local-ap blocked until 16:30:00", plan.Rejected.Single(r => r.Cloud == "local-ap").Reason, StringComparison.Ordinal);
+    }
 }

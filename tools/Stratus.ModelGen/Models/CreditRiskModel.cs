@@ -16,6 +16,10 @@ namespace Stratus.ModelGen.Models;
 internal static class CreditRiskModel
 {
     public const string FileName = "credit-risk.onnx";
+    public const string RetrainedFileName = "credit-risk-v2.onnx";
+    public const string RetrainedSummary =
+        "The same classifier retrained on another draw of applicants for fewer epochs: the same signature as `credit-risk.onnx`, " +
+        "probabilities that differ by a few percent, mostly the same labels (a realistic next version for shadow and canary rollouts).";
     public const string FixtureFileName = "credit-risk.fixture.json";
     public const string RequestFileName = "credit-risk.request.json";
     public const string Summary =
@@ -41,7 +45,24 @@ internal static class CreditRiskModel
 
     public static CreditRiskReport Write(OutputDirectory output, TextWriter log)
     {
-        var rng = new RandomSource(Seed);
+        var (mlp, standardizer, report, test) = Train(Seed, epochs: 12, log);
+        output.WriteBytes(FileName, BuildGraph(mlp, standardizer, report).ToModelBytes());
+        output.WriteText(FixtureFileName, BuildFixture(test, mlp, standardizer));
+        output.WriteText(RequestFileName, BuildRequest(mlp, standardizer, log));
+        return report;
+    }
+
+    /// <summary>credit-risk-v2.onnx: the same network trained from another seed for 4 epochs.</summary>
+    public static void WriteRetrained(OutputDirectory output, TextWriter log)
+    {
+        log.WriteLine("credit-risk-v2 (retrained):");
+        var (mlp, standardizer, report, _) = Train(Seed + 1, epochs: 4, log);
+        output.WriteBytes(RetrainedFileName, BuildGraph(mlp, standardizer, report).ToModelBytes());
+    }
+
+    private static (Mlp Mlp, Standardizer Standardizer, CreditRiskReport Report, CreditDataset Test) Train(int seed, int epochs, TextWriter log)
+    {
+        var rng = new RandomSource(seed);
         var data = CreditDataGenerator.Generate(RowCount, rng);
         var train = data.Slice(0, TrainRowCount);
         var test = data.Slice(TrainRowCount, RowCount - TrainRowCount);
@@ -50,7 +71,7 @@ internal static class CreditRiskModel
 
         var standardizer = Standardizer.Fit(train.Features, CreditDataset.FeatureCount);
         var mlp = new Mlp(LayerSizes, rng);
-        var trainer = new MlpTrainer(mlp, rng) { Epochs = 12, BatchSize = 64, LearningRate = 0.003f, LearningRateDecay = 0.8f };
+        var trainer = new MlpTrainer(mlp, rng) { Epochs = epochs, BatchSize = 64, LearningRate = 0.003f, LearningRateDecay = 0.8f };
         trainer.Train(
             standardizer.Apply(train.Features),
             train.Labels,
@@ -74,10 +95,7 @@ internal static class CreditRiskModel
         log.WriteLine(FormattableString.Invariant(
             $"  ROC AUC  train {report.TrainAuc:F4} test {report.TestAuc:F4}; test log loss {report.TestLogLoss:F4}"));
 
-        output.WriteBytes(FileName, BuildGraph(mlp, standardizer, report).ToModelBytes());
-        output.WriteText(FixtureFileName, BuildFixture(test, mlp, standardizer));
-        output.WriteText(RequestFileName, BuildRequest(mlp, standardizer, log));
-        return report;
+        return (mlp, standardizer, report, test);
     }
 
     private static OnnxGraphBuilder BuildGraph(Mlp mlp, Standardizer standardizer, CreditRiskReport report)

@@ -31,12 +31,14 @@ internal static class ReadmeWriter
         Line(md);
         Line(md, $"- `{CreditRiskModel.FileName}`: {CreditRiskModel.Summary}");
         Line(md, $"  Feature order (also in metadata `feature_names`): {string.Join(", ", Training.CreditDataset.FeatureNames)}.");
+        Line(md, $"- `{CreditRiskModel.RetrainedFileName}`: {CreditRiskModel.RetrainedSummary}");
         Line(md, $"- `{MlpLargeModel.FileName}`: {MlpLargeModel.Summary}");
         Line(md, $"- `{MultiInputModel.FileName}`: {MultiInputModel.Summary}");
         Line(md, $"- `{AllTypesModel.FileName}`: {AllTypesModel.Summary}");
         Line(md, $"- `{ScaleModel.FileName}`: {ScaleModel.Summary}");
         Line(md, $"- `{SequenceModel.FileName}`: {SequenceModel.Summary}");
         Line(md, $"- `{StateModel.FileName}`: {StateModel.Summary}");
+        Line(md, $"- `{NondeterministicModel.FileName}`: {NondeterministicModel.Summary}");
         Line(md, $"- `{CorruptModel.FileName}`: {CorruptModel.Summary}");
         Line(md);
         Line(md, "Companion files:");
