@@ -55,6 +55,9 @@ public sealed record DeploymentInfo(string Name, string Model, int ModelVersion,
 
     /// <summary>The traffic split between model versions; empty when the deployment's version takes it all.</summary>
     public IReadOnlyList<TrafficShare> Traffic { get; init; } = [];
+
+    /// <summary>How many live requests per version gateways may record as its samples (0: none).</summary>
+    public int RecordProbes { get; init; }
 }
 
 /// <summary>A model version's share of traffic, in percent, and its own replica count if it has one.</summary>

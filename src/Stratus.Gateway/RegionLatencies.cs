@@ -17,7 +17,7 @@ public sealed class RegionLatencies(string? ownRegion, TimeProvider? time = null
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Sample> _samples = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _probing = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _probing = new(StringComparer.Ordinal);
 
     public string? OwnRegion => ownRegion;
 
@@ -31,11 +31,26 @@ public sealed class RegionLatencies(string? ownRegion, TimeProvider? time = null
         _probing.TryRemove(region, out _);
     }
 
-    /// <summary>Claims the right to send one measuring request to a region that is due one; false when it is not due or another request is measuring it.</summary>
+    /// <summary>
+    /// Claims the right to send one measuring request to a region that is due one; false when it is not due or another
+    /// request is measuring it. A claim never answered for <see cref="RefreshAfter"/> lapses, so a request lost on the
+    /// way can never keep a region from being measured again.
+    /// </summary>
     public bool TryClaimMeasurement(string region)
     {
-        var due = !_samples.TryGetValue(region, out var sample) || _time.GetUtcNow() - sample.At > RefreshAfter;
-        return due && _probing.TryAdd(region, 0);
+        var now = _time.GetUtcNow();
+        var due = !_samples.TryGetValue(region, out var sample) || now - sample.At > RefreshAfter;
+        if (!due)
+        {
+            return false;
+        }
+
+        if (_probing.TryAdd(region, now))
+        {
+            return true;
+        }
+
+        return _probing.TryGetValue(region, out var claimed) && now - claimed > RefreshAfter && _probing.TryUpdate(region, now, claimed);
     }
 
     /// <summary>A claimed measurement that produced no sample (the attempt failed): the region may be claimed again.</summary>

@@ -69,7 +69,7 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
             proxy.AvailableDestinations = proxy.Route.Cluster!.DestinationsState.AvailableDestinations;
         }
 
-        var all = proxy.AvailableDestinations;
+        var all = Current(route, proxy.AvailableDestinations);
         var (version, named) = ChooseVersion(context, route, all);
         var candidates = version is null ? all : [.. all.Where(d => VersionOf(d) == version)];
         var stable = route?.ModelVersion.ToString(CultureInfo.InvariantCulture);
@@ -78,6 +78,9 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
 
         var tried = new List<DestinationState>();
         var started = Stopwatch.GetTimestamp();
+
+        // When the version answering started on the request: its latency for canary analysis leaves out a failed canary attempt.
+        var versionStarted = started;
         string? lastFailure = null;
         for (var attempt = 1; ; attempt++)
         {
@@ -116,16 +119,20 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
                 Record(deployment, destination, success: false, Stopwatch.GetElapsedTime(attemptStarted));
                 canary = false;
                 candidates = [.. all.Where(d => VersionOf(d) == stable)];
-                if (candidates.Count > 0 && Stopwatch.GetElapsedTime(started) < options.RequestTimeout)
+                // YARP's own timeout is the whole deadline: a canary attempt that met it left nothing for a retry.
+                var deadlineSpent = error is { Error: ForwarderError.RequestTimedOut } || Stopwatch.GetElapsedTime(started) >= options.RequestTimeout;
+                if (candidates.Count > 0 && !deadlineSpent)
                 {
                     metrics.CanaryFallback(deployment, version!);
                     Reset(context, proxy, candidates);
+                    versionStarted = Stopwatch.GetTimestamp();
                     continue;
                 }
 
                 // The canary's error body was held back for the retry that cannot happen: say what happened instead.
-                var what = canaryTimedOut ? "no answer in time" : refused ? "it answered 503" : error is not null ? $"{error.Error}" : $"it answered {context.Response.StatusCode}";
-                await FailAsync(context, $"version {version} of '{deployment}' failed the request ({what}) and no replica of the stable version could take it in time", error is null && !canaryTimedOut ? context.Response.StatusCode : StatusCodes.Status502BadGateway);
+                var what = canaryTimedOut || error is { Error: ForwarderError.RequestTimedOut } ? "no answer in time" : refused ? "it answered 503" : error is not null ? $"{error.Error}" : $"it answered {context.Response.StatusCode}";
+                var status = error is { Error: ForwarderError.RequestTimedOut } ? StatusCodes.Status504GatewayTimeout : error is null && !canaryTimedOut ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
+                await FailAsync(context, $"version {version} of '{deployment}' failed the request ({what}) and no replica of the stable version could take it in time", status);
                 return;
             }
 
@@ -145,7 +152,7 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
             {
                 if (destination is not null)
                 {
-                    Record(deployment, destination, error is null && context.Response.StatusCode < 400, Stopwatch.GetElapsedTime(started));
+                    Record(deployment, destination, error is null && context.Response.StatusCode < 400, Stopwatch.GetElapsedTime(versionStarted));
                 }
 
                 return;
@@ -166,6 +173,35 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
 
             metrics.Retried(deployment);
             Reset(context, proxy, remaining);
+        }
+    }
+
+    /// <summary>
+    /// The destinations the current route table still names. YARP applies a new table a moment after the gateway
+    /// has it, so for that moment a replica just taken out (a canary rolled back, a replica draining) is still among
+    /// its destinations; it gets no new request. When none is named yet (the other way round), YARP's stand.
+    /// </summary>
+    private static IReadOnlyList<DestinationState> Current(Route? route, IReadOnlyList<DestinationState> available)
+    {
+        if (route is null || available.All(d => Named(route, d)))
+        {
+            return available;
+        }
+
+        var named = available.Where(d => Named(route, d)).ToList();
+        return named.Count > 0 ? named : available;
+
+        static bool Named(Route route, DestinationState destination)
+        {
+            foreach (var endpoint in route.Endpoints)
+            {
+                if (endpoint.ReplicaId == destination.DestinationId)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Stratus.Cli.Tests.Support;
-using Stratus.Client;
 using Xunit.Abstractions;
 
 namespace Stratus.Cli.Tests;
@@ -12,43 +11,29 @@ namespace Stratus.Cli.Tests;
 /// The replicas run in local-ap, whose emulated 120 ms latency turns a few callers into real concurrency.
 /// </summary>
 [Trait("Category", "EndToEnd")]
-public sealed class AutoscalingTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+public sealed class AutoscalingTests(ITestOutputHelper output) : SystemTest
 {
-    private TestSystem _system = null!;
-    private StratusClient _client = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task StartedAsync()
     {
-        _system = await TestSystem.StartAsync();
-        _client = new StratusClient(_system.ControlPlane.Address, _system.AdminToken);
-        await using var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"));
-        await _client.PushModelAsync("credit-risk", model);
+        await PushAsync("credit-risk", "credit-risk.onnx");
     }
 
-    public void Dispose() => _client?.Dispose();
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _system.DisposeAsync();
-    }
-
-    private async Task<int> ReadyAsync(string deployment) => (await _client.GetDeploymentAsync(deployment)).ReadyReplicas;
+    private async Task<int> ReadyAsync(string deployment) => (await Client.GetDeploymentAsync(deployment)).ReadyReplicas;
 
     [Fact]
     public async Task LoadStep_ScalesUpThenDownAfterTheDelay_WithoutAFailedRequest()
     {
-        await _client.ApplyAsync("auto", """
+        await Client.ApplyAsync("auto", """
             {"model":"credit-risk","replicas":1,"public":true,"placement":{"allowedClouds":["local-ap"]},
              "autoscaling":{"minReplicas":1,"maxReplicas":4,"targetPerReplica":13,"scaleDownDelay":"00:00:03","stableWindow":"00:00:06","panicWindow":"00:00:02"}}
             """);
-        await _client.WaitForReadyAsync("auto", 1, TimeSpan.FromSeconds(60));
+        await Client.WaitForReadyAsync("auto", 1, TimeSpan.FromSeconds(60));
 
         using var stop = new CancellationTokenSource();
         var failures = 0;
         var answered = 0;
         var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"));
-        using var http = new HttpClient { BaseAddress = _system.Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient { BaseAddress = Platform.Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
         async Task Caller()
         {
             for (var i = 0; i < 2_000 && !stop.IsCancellationRequested; i++)
@@ -68,7 +53,7 @@ public sealed class AutoscalingTests(ITestOutputHelper output) : IAsyncLifetime,
         // One caller: about one request in flight, well under a replica's target of 13, so nothing grows.
         var single = Caller();
         await Stratus.Testing.Eventually.HoldsAsync(() => Volatile.Read(ref answered) >= 20, "one caller's first 20 answers");
-        Assert.Equal(1, (await _client.GetDeploymentAsync("auto")).Deployment.Replicas);
+        Assert.Equal(1, (await Client.GetDeploymentAsync("auto")).Deployment.Replicas);
 
         // Fifty callers: about 50 in flight, 50 / 13 rounds up to 4, the maximum and all local-ap can hold.
         var clock = Stopwatch.StartNew();
@@ -79,14 +64,14 @@ public sealed class AutoscalingTests(ITestOutputHelper output) : IAsyncLifetime,
         await stop.CancelAsync();
         await load;
         clock.Restart();
-        await Stratus.Testing.Eventually.HoldsAsync(async () => await ReadyAsync("auto") == 1 && (await _client.GetDeploymentAsync("auto")).Replicas.Count == 1, "the idle deployment scaled back to 1");
+        await Stratus.Testing.Eventually.HoldsAsync(async () => await ReadyAsync("auto") == 1 && (await Client.GetDeploymentAsync("auto")).Replicas.Count == 1, "the idle deployment scaled back to 1");
         var down = clock.Elapsed;
 
         output.WriteLine($"1 -> 4 replicas in {up.TotalSeconds:0.0} s after the step from 1 to 50 callers; back to 1 in {down.TotalSeconds:0.0} s after the load stopped; {answered} answered, {failures} failed");
         Assert.Equal(0, failures);
-        Assert.True((await _client.GetDeploymentAsync("auto")).Deployment.Replicas <= 4);
+        Assert.True((await Client.GetDeploymentAsync("auto")).Deployment.Replicas <= 4);
         Assert.True(down >= TimeSpan.FromSeconds(3), $"scaled down after {down.TotalSeconds:0.0} s, before the 3 s delay");
-        var autoscaled = (await _client.ListAuditAsync()).Where(e => e.Action == "deployment.autoscale").ToList();
+        var autoscaled = (await Client.ListAuditAsync()).Where(e => e.Action == "deployment.autoscale").ToList();
         Assert.Contains(autoscaled, e => e.After!.Contains("\"replicas\":4", StringComparison.Ordinal));
         Assert.All(autoscaled, e => Assert.Equal("autoscaler", e.Actor));
     }
@@ -94,14 +79,14 @@ public sealed class AutoscalingTests(ITestOutputHelper output) : IAsyncLifetime,
     [Fact]
     public async Task ScaledToZero_TheFirstCallerIsHeldAndAnswered()
     {
-        await _client.ApplyAsync("cold", """
+        await Client.ApplyAsync("cold", """
             {"model":"credit-risk","replicas":1,"public":true,"placement":{"allowedClouds":["local-us"]},
              "autoscaling":{"minReplicas":0,"maxReplicas":2,"targetPerReplica":2,"scaleDownDelay":"00:00:01","stableWindow":"00:00:02","panicWindow":"00:00:01","scaleToZeroAfter":"00:00:02"}}
             """);
-        await Stratus.Testing.Eventually.HoldsAsync(async () => (await _client.GetDeploymentAsync("cold")) is { Replicas.Count: 0 } status && status.Deployment.Replicas == 0, "scaled to zero");
+        await Stratus.Testing.Eventually.HoldsAsync(async () => (await Client.GetDeploymentAsync("cold")) is { Replicas.Count: 0 } status && status.Deployment.Replicas == 0, "scaled to zero");
 
         var clock = Stopwatch.StartNew();
-        using var http = new HttpClient { BaseAddress = _system.Gateway.Address, Timeout = TimeSpan.FromSeconds(90) };
+        using var http = new HttpClient { BaseAddress = Platform.Gateway.Address, Timeout = TimeSpan.FromSeconds(90) };
         using var response = await http.PostAsync("v2/models/cold/infer", new StringContent(await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json")), Encoding.UTF8, "application/json"));
 
         output.WriteLine($"cold start: first request answered after {clock.Elapsed.TotalSeconds:0.0} s");

@@ -6,74 +6,71 @@ namespace Stratus.Cli.Tests;
 
 /// <summary>
 /// Rollouts on the whole system under steady load through the gateway: a bad canary (a model that fails the
-/// deployment's requests) is rolled back on its own with failures bounded by its weight; a good one is promoted; a
-/// blue-green switch costs no request.
+/// deployment's requests) is rolled back on its own without a caller seeing a failure; so is one that fails in one
+/// cloud only; a good one is promoted; a blue-green switch costs no request; a shadow version is compared on live
+/// traffic no caller sees, rolled back when its answers diverge and promoted when they match.
 /// </summary>
 [Trait("Category", "EndToEnd")]
-public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
 {
-    private TestSystem _system = null!;
-    private StratusClient _client = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task StartedAsync()
     {
-        _system = await TestSystem.StartAsync();
-        _client = new StratusClient(_system.ControlPlane.Address, _system.AdminToken);
-        await PushAsync("credit-risk.onnx");
-        await _client.DeployAsync("risk", "credit-risk", 1, 1, placement: new() { AllowedClouds = ["local-us"] }, isPublic: true);
-        await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await PushAsync("credit-risk", "credit-risk.onnx");
+        await Client.DeployAsync("risk", "credit-risk", 1, 1, placement: new() { AllowedClouds = ["local-us"] }, isPublic: true);
+        await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
     }
 
-    public void Dispose() => _client?.Dispose();
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _system.DisposeAsync();
-    }
-
-    private async Task PushAsync(string file)
-    {
-        await using var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model(file));
-        await _client.PushModelAsync("credit-risk", model);
-    }
-
-    private async Task<RolloutInfo> SettledAsync()
+    /// <summary>Waits for the rollout's verdict; also how long it took from the start of the call.</summary>
+    private async Task<(RolloutInfo Rollout, TimeSpan Took)> SettledAsync(long startedAt)
     {
         RolloutInfo? rollout = null;
-        await Stratus.Testing.Eventually.HoldsAsync(
-            async () => (rollout = await _client.GetRolloutAsync("risk")).State is "promoted" or "rolledBack",
-            "the rollout promoted or rolled back",
-            seconds: 120);
-        return rollout!;
+        try
+        {
+            await Stratus.Testing.Eventually.HoldsAsync(
+                async () => (rollout = await Client.GetRolloutAsync("risk")).State is "promoted" or "rolledBack",
+                "the rollout promoted or rolled back",
+                seconds: 120);
+        }
+        catch (Exception e) when (rollout is not null)
+        {
+            throw new TimeoutException($"the rollout is still {rollout.State}: {rollout.Reason}", e);
+        }
+
+        return (rollout!, System.Diagnostics.Stopwatch.GetElapsedTime(startedAt));
     }
 
+    private async Task<RolloutInfo> SettledAsync() => (await SettledAsync(System.Diagnostics.Stopwatch.GetTimestamp())).Rollout;
+
     [Fact]
-    public async Task BadCanary_IsRolledBackOnItsOwnWithFailuresBoundedByItsWeight()
+    public async Task BadCanary_IsRolledBackOnItsOwnWithoutACallerSeeingAFailure()
     {
         // Version 2 is another model: the deployment's requests do not fit it, so it answers them with errors.
-        await PushAsync("mlp-large.onnx");
+        await PushAsync("credit-risk", "mlp-large.onnx");
         using var stop = new CancellationTokenSource();
-        var load = _system.LoadAsync("risk", 2, stop.Token);
+        var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
 
-        await _client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
-        var rollout = await SettledAsync();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
+        var (rollout, took) = await SettledAsync(started);
         await stop.CancelAsync();
-        var (ok, failed) = await load;
+        var result = await load;
 
-        output.WriteLine($"bad canary: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed ({100.0 * failed / (ok + failed):0.0}%)");
+        // Every request the canary failed was answered by the stable version; the failures still count against it.
+        output.WriteLine($"bad canary: {rollout.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); {result.Ok} answered, {result.Failed} failed; answered by version {string.Join(", ", result.Versions.Select(v => $"{v.Key}: {v.Value}"))}; slowest {result.Slowest.TotalMilliseconds:0} ms");
         Assert.Equal("rolledBack", rollout.State);
-        Assert.StartsWith("error rate", rollout.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("error rate 100.0%", rollout.Reason, StringComparison.Ordinal);
         Assert.Equal(0, rollout.Step);
-        Assert.InRange((double)failed / (ok + failed), 0.001, 0.30);
-        var deployment = await _client.GetDeploymentAsync("risk");
+        Assert.True(result.Failed == 0, string.Join(" | ", result.Failures));
+        Assert.True(result.Ok > 0);
+        Assert.Equal(["1"], result.Versions.Keys);
+        var deployment = await Client.GetDeploymentAsync("risk");
         Assert.Equal(1, deployment.Deployment.ModelVersion);
         Assert.Empty(deployment.Deployment.Traffic);
 
         // Everything is back on version 1.
-        await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
         using var after = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        var (okAfter, failedAfter) = await _system.LoadAsync("risk", 2, after.Token);
+        var (okAfter, failedAfter) = await Platform.LoadAsync("risk", 2, after.Token);
         Assert.Equal(0, failedAfter);
         Assert.True(okAfter > 0);
     }
@@ -81,13 +78,13 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
     [Fact]
     public async Task GoodCanary_IsPromotedStepByStepWithoutAFailure()
     {
-        await PushAsync("credit-risk.onnx");
+        await PushAsync("credit-risk", "credit-risk.onnx");
         using var stop = new CancellationTokenSource();
-        var load = _system.LoadAsync("risk", 2, stop.Token);
+        var load = Platform.LoadAsync("risk", 2, stop.Token);
 
         // Latency rollbacks are unit-tested in CanaryAnalysisTests; here, on a 2-core machine running other suites at
         // once, a new replica's p99 is mostly noise, so the allowance is wide and the flow is what is tested.
-        await _client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [50, 100], StepSeconds = 2, MinRequests = 5, P99SlackMs = 2000 });
+        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [50, 100], StepSeconds = 2, MinRequests = 5, P99SlackMs = 2000 });
         var rollout = await SettledAsync();
         await stop.CancelAsync();
         var (ok, failed) = await load;
@@ -95,33 +92,120 @@ public sealed class RolloutTests(ITestOutputHelper output) : IAsyncLifetime, IDi
         output.WriteLine($"good canary: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed");
         Assert.True(rollout.State == "promoted", rollout.Reason);
         Assert.Equal(0, failed);
-        Assert.Equal(2, (await _client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
+        Assert.Equal(2, (await Client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
 
         // The same model file pushed again: its answers to the probe set are the stable version's.
         Assert.Equal("identical answers to the 4 probes", rollout.Divergence);
-        Assert.Contains(await _client.ListAuditAsync(), e => e.Action == "rollout.advance");
+        Assert.Contains(await Client.ListAuditAsync(), e => e.Action == "rollout.advance");
     }
 
     [Fact]
     public async Task BlueGreen_FromASpec_SwitchesOnceTheNewVersionIsReady()
     {
-        await PushAsync("credit-risk.onnx");
+        await PushAsync("credit-risk", "credit-risk.onnx");
         using var stop = new CancellationTokenSource();
-        var load = _system.LoadAsync("risk", 2, stop.Token);
+        var load = Platform.LoadAsync("risk", 2, stop.Token);
 
         // The same as 'deploy --version 2 --strategy blue-green', from a spec: the version goes through a rollout.
-        await _client.ApplyAsync("risk", """{"model":"credit-risk","version":2,"replicas":1,"public":true,"placement":{"allowedClouds":["local-us"]},"strategy":"blue-green"}""");
-        Assert.Equal(1, (await _client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
+        await Client.ApplyAsync("risk", """{"model":"credit-risk","version":2,"replicas":1,"public":true,"placement":{"allowedClouds":["local-us"]},"strategy":"blue-green"}""");
+        Assert.Equal(1, (await Client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
         var rollout = await SettledAsync();
-        await _client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         var (ok, failed) = await load;
 
         output.WriteLine($"blue-green: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed");
         Assert.True(rollout.State == "promoted", rollout.Reason);
         Assert.Equal(0, failed);
-        var deployment = await _client.GetDeploymentAsync("risk");
+        var deployment = await Client.GetDeploymentAsync("risk");
         Assert.Equal(2, deployment.Deployment.ModelVersion);
         Assert.All(deployment.Replicas.Where(r => r.State == "ready"), r => Assert.Equal(2, r.ModelVersion));
+    }
+
+    [Fact]
+    public async Task Shadow_AVersionWithDifferentAnswers_IsRolledBackOnDivergenceWithoutACallerSeeingIt()
+    {
+        // Version 2 is the same network retrained: the same signature, probabilities a few percent apart.
+        await PushAsync("credit-risk", "credit-risk-v2.onnx");
+        using var stop = new CancellationTokenSource();
+        var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Client.StartRolloutAsync("risk", 2, "shadow", new RolloutSettings { Replicas = 1, StepSeconds = 3, MinRequests = 20 });
+        var (rollout, took) = await SettledAsync(started);
+        await stop.CancelAsync();
+        var result = await load;
+
+        output.WriteLine($"shadow, divergent: {rollout.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); {rollout.Report}; callers: {result.Ok} answered, {result.Failed} failed, by version {string.Join(", ", result.Versions.Select(v => $"{v.Key}: {v.Value}"))}");
+        Assert.Equal("rolledBack", rollout.State);
+        Assert.Matches("^output '(probabilities|label)' differs by up to", rollout.Reason);
+        Assert.Contains("arg-max agreement", rollout.Report, StringComparison.Ordinal);
+        Assert.Equal(0, result.Failed);
+        Assert.Equal(["1"], result.Versions.Keys);
+        Assert.Equal(1, (await Client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
+        Assert.Contains(await Client.ListAuditAsync(), e => e.Action == "rollout.shadow" && e.After!.Contains("rollback", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Shadow_AVersionWithTheSameAnswers_IsPromoted()
+    {
+        await PushAsync("credit-risk", "credit-risk.onnx");
+        using var stop = new CancellationTokenSource();
+        var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Client.StartRolloutAsync("risk", 2, "shadow", new RolloutSettings { Replicas = 1, StepSeconds = 3, MinRequests = 20 });
+        var (rollout, took) = await SettledAsync(started);
+        await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        var result = await load;
+
+        output.WriteLine($"shadow, identical: {rollout.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); {rollout.Report}; callers: {result.Ok} answered, {result.Failed} failed");
+        Assert.True(rollout.State == "promoted", rollout.Reason);
+        Assert.Contains("largest difference 0", rollout.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, result.Failed);
+        Assert.Equal(2, (await Client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
+    }
+
+    [Fact]
+    public async Task Canary_FailingInOneCloudOnly_IsRolledBackOnThatCloudsFiguresRatherThanAveragedAway()
+    {
+        // Two clouds, at most one replica each: the stable replica stays where it is, the canary's two go one to each.
+        await Client.ApplyAsync("risk", """{"model":"credit-risk","version":1,"replicas":1,"public":true,"placement":{"allowedClouds":["local-us","local-eu"],"maxPerCloud":1}}""");
+        await PushAsync("credit-risk", "credit-risk.onnx");
+        using var stop = new CancellationTokenSource();
+        var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
+
+        // Half the canary's answers fail overall, within a 60% allowance; in local-eu they all do.
+        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 2, Steps = [50, 100], StepSeconds = 600, MinRequests = 10, MaxErrorRateIncrease = 0.6 });
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () => (await Client.GetDeploymentAsync("risk")).Replicas.Count(r => r.ModelVersion == 2 && r.State == "ready") == 2,
+            "both canary replicas are ready",
+            seconds: 120);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var faulted = DateTimeOffset.UtcNow;
+        await Client.FaultAsync("local-eu", "risk", 2, 1.0);
+        RolloutInfo rollout;
+        TimeSpan took;
+        try
+        {
+            (rollout, took) = await SettledAsync(started);
+        }
+        finally
+        {
+            foreach (var (cloud, figures) in Platform.Load.ResultsByCloudSince("risk", 2, faulted))
+            {
+                output.WriteLine($"canary in {cloud} since the fault: {figures.Requests} requests, {figures.Failures} failed");
+            }
+        }
+
+        await stop.CancelAsync();
+        var result = await load;
+
+        output.WriteLine($"canary failing in one cloud: {rollout.State} {took.TotalSeconds:0.0} s after the fault ({rollout.Reason}); callers: {result.Ok} answered, {result.Failed} failed");
+        Assert.Equal("rolledBack", rollout.State);
+        Assert.Matches("^in cloud local-eu: error rate [0-9.]+% against the stable version's 0.0%", rollout.Reason);
+        Assert.True(result.Failed == 0, string.Join(" | ", result.Failures));
+        Assert.Contains((await Client.ListCloudsAsync()).Single(c => c.Name == "local-eu").Faults, f => f.StartsWith("risk version 2", StringComparison.Ordinal));
     }
 }

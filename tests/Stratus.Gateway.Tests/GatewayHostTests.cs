@@ -33,11 +33,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
     /// <summary>A real replica of the credit-risk model serving as "risk", optionally emulating a far-away cloud.</summary>
     private async Task<ReplicaHost> AddReplicaAsync(TimeSpan latency, string version = "1")
     {
-        var replica = ReplicaHost.Create(
-            new ReplicaOptions { ModelPath = Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), ModelName = "risk", ModelVersion = version, Port = 0, EmulatedLatency = latency },
-            logging => logging.SetMinimumLevel(LogLevel.Warning));
-        await replica.StartAsync();
-        await replica.ModelLoaded;
+        var replica = await TestReplicas.StartAsync(version: version, latency: latency);
         _replicas.Add(replica);
         return replica;
     }
@@ -92,12 +88,7 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
         }
     }
 
-    private async Task<int> ServedAsync(ReplicaHost replica)
-    {
-        var metrics = await _client.GetStringAsync(new Uri(replica.Address, "metrics"));
-        var match = System.Text.RegularExpressions.Regex.Match(metrics, "stratus_inference_requests_total\\{model=\"risk\",version=\"1\",outcome=\"success\"\\} (\\d+)");
-        return match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-    }
+    private static Task<int> ServedAsync(ReplicaHost replica) => TestReplicas.ServedAsync(replica);
 
     [Fact]
     public async Task KilledReplica_UnderSteadyLoad_CostsNoFailedRequest()
@@ -303,71 +294,5 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
 
         using var missing = await _client.PostAsync("v2/models/risk/versions/7/infer", new StringContent(Request, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, missing.StatusCode);
-    }
-
-    /// <summary>A route source the test publishes to, with a long-poll like the control plane's, that can be made to fail.</summary>
-    private sealed class ScriptedRoutes : IRouteSource
-    {
-        private readonly Lock _lock = new();
-        private RouteTable _current = RouteTable.Empty;
-        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _failures;
-
-        private volatile bool _fail;
-
-        public int Failures => Volatile.Read(ref _failures);
-
-        /// <summary>From now on every call fails, and a waiting one wakes to fail.</summary>
-        public void Break()
-        {
-            _fail = true;
-            TaskCompletionSource wake;
-            lock (_lock)
-            {
-                wake = _changed;
-                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            wake.SetResult();
-        }
-
-        public long Publish(IReadOnlyList<Route> routes)
-        {
-            TaskCompletionSource wake;
-            lock (_lock)
-            {
-                _current = new RouteTable(_current.Version + 1, routes);
-                wake = _changed;
-                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            wake.SetResult();
-            return _current.Version;
-        }
-
-        public async Task<RouteTable> WaitForNewerAsync(long afterVersion, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            while (true)
-            {
-                if (_fail)
-                {
-                    Interlocked.Increment(ref _failures);
-                    throw new HttpRequestException("control plane unreachable");
-                }
-
-                Task changed;
-                lock (_lock)
-                {
-                    if (_current.Version > afterVersion)
-                    {
-                        return _current;
-                    }
-
-                    changed = _changed.Task;
-                }
-
-                await changed.WaitAsync(timeout, cancellationToken);
-            }
-        }
     }
 }

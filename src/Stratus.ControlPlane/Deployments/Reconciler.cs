@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -35,6 +36,8 @@ namespace Stratus.ControlPlane.Deployments;
 /// including one adopted after a control-plane crash that had not been checked yet.</item>
 /// </list>
 /// </summary>
+// Its one semaphore never allocates a wait handle (only WaitAsync is used), so there is nothing to dispose.
+#pragma warning disable CA1001
 public sealed partial class Reconciler(
     IDeploymentStore store,
     ModelRegistry registry,
@@ -51,6 +54,7 @@ public sealed partial class Reconciler(
     private const int PlacementAttempts = 4;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly BlockList _blocks = blocks ?? new BlockList(time ?? TimeProvider.System);
+    private readonly SemaphoreSlim _planning = new(1, 1);
 
     /// <summary>Each deployment's last plan and blocks, for the API.</summary>
     public PlacementStatuses Statuses { get; } = statuses ?? new PlacementStatuses();
@@ -60,8 +64,8 @@ public sealed partial class Reconciler(
     public async Task ReconcileOnceAsync(CancellationToken cancellationToken = default)
     {
         var deployments = (await store.ListAsync(cancellationToken)).ToDictionary(d => d.Name);
-        var records = (await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id);
-        var running = new Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>();
+        var records = new ConcurrentDictionary<string, ReplicaRecord>((await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id));
+        var running = new ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>();
         foreach (var provider in providers.Values)
         {
             foreach (var handle in await provider.ListAsync(cancellationToken))
@@ -76,7 +80,7 @@ public sealed partial class Reconciler(
             {
                 LogStopping(logger, id, "it belongs to no deployment");
                 await provider.StopAsync(id, cancellationToken);
-                running.Remove(id);
+                running.TryRemove(id, out _);
             }
         }
 
@@ -101,7 +105,7 @@ public sealed partial class Reconciler(
                     current = await AdoptAsync(deployments[record.Deployment], record, live.Provider, live.Handle, cancellationToken);
                     if (current.State == ReplicaState.Failed)
                     {
-                        running.Remove(record.Id);
+                        running.TryRemove(record.Id, out _);
                         records[record.Id] = current;
                         continue;
                     }
@@ -118,13 +122,13 @@ public sealed partial class Reconciler(
                     LogStopping(logger, current.Id, "it has drained");
                     await live.Provider.StopAsync(current.Id, cancellationToken);
                     await store.DeleteReplicaAsync(current.Id, cancellationToken);
-                    running.Remove(current.Id);
+                    running.TryRemove(current.Id, out _);
                     current = null;
                 }
 
                 if (current is null)
                 {
-                    records.Remove(record.Id);
+                    records.TryRemove(record.Id, out _);
                 }
                 else
                 {
@@ -134,7 +138,7 @@ public sealed partial class Reconciler(
             else if (record.State != ReplicaState.Failed || !deployments.ContainsKey(record.Deployment))
             {
                 await store.DeleteReplicaAsync(record.Id, cancellationToken);
-                records.Remove(record.Id);
+                records.TryRemove(record.Id, out _);
             }
         }
 
@@ -143,10 +147,13 @@ public sealed partial class Reconciler(
             _blocks.ClearDeployment(gone);
         }
 
-        foreach (var deployment in deployments.Values)
-        {
-            await PlaceAsync(deployment, records, running, now, cancellationToken);
-        }
+        // Deployments are placed side by side, so one whose launches are slow or failing never holds up another:
+        // planning is one deployment at a time (each sees the capacity the others hold or are launching into),
+        // launching is not. Deployments backed off for their own faults plan last.
+        await Task.WhenAll(deployments.Values
+            .OrderBy(d => _blocks.ActiveFor(d.Name).Any(b => b.Deployment == d.Name))
+            .ThenBy(d => d.Name, StringComparer.Ordinal)
+            .Select(deployment => PlaceAsync(deployment, records, running, now, cancellationToken)));
 
         foreach (var gone in records.Values.Select(r => r.Deployment).Distinct().Where(d => !deployments.ContainsKey(d)))
         {
@@ -168,12 +175,25 @@ public sealed partial class Reconciler(
     /// replicas it no longer wants drained (make before break). An infeasible plan changes nothing that runs; the
     /// deployment's status says why.
     /// </summary>
-    private async Task PlaceAsync(Deployment deployment, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task PlaceAsync(Deployment deployment, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _planning.WaitAsync(cancellationToken);
+        try
+        {
+            await PlaceVersionsAsync(deployment, records, running, now, cancellationToken);
+        }
+        finally
+        {
+            _planning.Release();
+        }
+    }
+
+    private async Task PlaceVersionsAsync(Deployment deployment, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
     {
         foreach (var failed in records.Values.Where(r => r.Deployment == deployment.Name && r.State == ReplicaState.Failed).ToList())
         {
             await store.DeleteReplicaAsync(failed.Id, cancellationToken);
-            records.Remove(failed.Id);
+            records.TryRemove(failed.Id, out _);
         }
 
         // Each model version the traffic split names is placed as its own group of replicas.
@@ -197,7 +217,7 @@ public sealed partial class Reconciler(
     /// <summary>The model version a replica serves (records from before traffic splits serve the deployment's).</summary>
     private static int VersionOf(Deployment deployment, ReplicaRecord record) => record.ModelVersion == 0 ? deployment.ModelVersion : record.ModelVersion;
 
-    private async Task PlaceGroupAsync(Deployment deployment, int modelVersion, int replicas, bool primary, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task PlaceGroupAsync(Deployment deployment, int modelVersion, int replicas, bool primary, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var version = await registry.GetAsync(deployment.Model, modelVersion, cancellationToken);
         if (version is null)
@@ -208,12 +228,20 @@ public sealed partial class Reconciler(
 
         var usable = clouds.Where(c => providers.ContainsKey(c.Name)).ToList();
         var spec = new PlacementSpec(deployment.Placement, replicas, deployment.Shape);
-        for (var attempt = 0; attempt < PlacementAttempts; attempt++)
+
+        // A deployment already backed off for its own faults gets one try per pass, not a burst of them.
+        var attempts = _blocks.ActiveFor(deployment.Name).Any(b => b.Deployment == deployment.Name) ? 1 : PlacementAttempts;
+        for (var attempt = 0; attempt < attempts; attempt++)
         {
             var mine = running.Values
                 .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining && VersionOf(deployment, rec) == modelVersion)
                 .ToList();
-            var others = running.Values.Where(r => r.Handle.Shape == deployment.Shape && !mine.Contains(r)).GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count());
+            // What others hold: replicas that run and launches in flight (other deployments launch meanwhile).
+            var mineIds = mine.Select(m => m.Handle.ReplicaId).ToHashSet(StringComparer.Ordinal);
+            var others = records.Values
+                .Where(r => r.Shape == deployment.Shape && r.State != ReplicaState.Failed && !mineIds.Contains(r.Id) && (running.ContainsKey(r.Id) || r.State is ReplicaState.Pending or ReplicaState.Starting))
+                .GroupBy(r => r.Cloud)
+                .ToDictionary(g => g.Key, g => g.Count());
             var plan = Planner.Plan(new PlacementInput(spec, usable)
             {
                 Current = mine.GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count()),
@@ -248,7 +276,19 @@ public sealed partial class Reconciler(
                 }
             }
 
-            if ((await Task.WhenAll(launches)).All(launched => launched))
+            // Other deployments plan while these launch.
+            _planning.Release();
+            bool[] launched;
+            try
+            {
+                launched = await Task.WhenAll(launches);
+            }
+            finally
+            {
+                await _planning.WaitAsync(CancellationToken.None);
+            }
+
+            if (launched.All(ok => ok))
             {
                 await DrainExtrasAsync(deployment, plan, [.. mine.Select(m => m.Handle.ReplicaId), .. running.Keys.Where(id => records.TryGetValue(id, out var rec) && rec.Deployment == deployment.Name && VersionOf(deployment, rec) == modelVersion)], records, running, now, cancellationToken);
                 return;
@@ -261,8 +301,8 @@ public sealed partial class Reconciler(
         Deployment deployment,
         ModelVersion version,
         ReplicaRecord record,
-        Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running,
-        Dictionary<string, ReplicaRecord> records,
+        ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running,
+        ConcurrentDictionary<string, ReplicaRecord> records,
         CancellationToken cancellationToken)
     {
         var cloud = clouds.First(c => c.Name == record.Cloud);
@@ -288,11 +328,8 @@ public sealed partial class Reconciler(
             var ready = record with { State = ReplicaState.Ready, Endpoint = handle.Endpoint };
             await store.PutReplicaAsync(ready, cancellationToken);
             _blocks.Succeeded(cloud, deployment.Shape, deployment.Name);
-            lock (running)
-            {
-                running[record.Id] = (providers[record.Cloud], handle);
-                records[record.Id] = ready;
-            }
+            running[record.Id] = (providers[record.Cloud], handle);
+            records[record.Id] = ready;
 
             LogLaunched(logger, record.Id, record.Cloud);
             return true;
@@ -303,10 +340,7 @@ public sealed partial class Reconciler(
             LogRefused(logger, record.Cloud, e.Message, block.Describe(), block.Until);
             var failed = record with { State = ReplicaState.Failed, Reason = e.Message };
             await store.PutReplicaAsync(failed, cancellationToken);
-            lock (running)
-            {
-                records[record.Id] = failed;
-            }
+            records[record.Id] = failed;
 
             return false;
         }
@@ -373,7 +407,7 @@ public sealed partial class Reconciler(
     }
 
     /// <summary>Drains, per cloud and kind (on-demand, spot), the replicas beyond what the plan keeps there: ones not ready yet first.</summary>
-    private async Task DrainExtrasAsync(Deployment deployment, PlacementPlan plan, IReadOnlyCollection<string> groupIds, Dictionary<string, ReplicaRecord> records, Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task DrainExtrasAsync(Deployment deployment, PlacementPlan plan, IReadOnlyCollection<string> groupIds, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var mine = running.Values
             .Where(r => groupIds.Contains(r.Handle.ReplicaId) && records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.State != ReplicaState.Draining)
@@ -392,8 +426,8 @@ public sealed partial class Reconciler(
                 {
                     await extra.Provider.StopAsync(drained.Id, cancellationToken);
                     await store.DeleteReplicaAsync(drained.Id, cancellationToken);
-                    records.Remove(drained.Id);
-                    running.Remove(drained.Id);
+                    records.TryRemove(drained.Id, out _);
+                    running.TryRemove(drained.Id, out _);
                 }
             }
         }
@@ -422,3 +456,4 @@ public sealed partial class Reconciler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping replica {Replica}: {Why}")]
     private static partial void LogStopping(ILogger logger, string replica, string why);
 }
+#pragma warning restore CA1001

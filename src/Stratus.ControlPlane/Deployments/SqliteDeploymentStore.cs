@@ -235,14 +235,15 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
 
     public async Task<bool> PutConsistencyAsync(ConsistencyNote note, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
-        INSERT INTO consistency_notes (deployment, version, checked, note, updated_at) VALUES ($deployment, $version, $checked, $note, $at)
-        ON CONFLICT (deployment, version) DO UPDATE SET checked = $checked, note = $note, updated_at = $at WHERE note <> $note OR checked <> $checked;
+        INSERT INTO consistency_notes (deployment, version, checked, note, updated_at) VALUES ($deployment, $version, $checked, $note, $noted)
+        ON CONFLICT (deployment, version) DO UPDATE SET checked = $checked, note = $note, updated_at = $noted WHERE note <> $note OR checked <> $checked;
         """,
         cancellationToken,
         ("$deployment", note.Deployment),
         ("$version", note.Version),
         ("$checked", note.Checked ? 1 : 0),
-        ("$note", note.Note)) == 1;
+        ("$note", note.Note),
+        ("$noted", note.At.ToString("O", CultureInfo.InvariantCulture))) == 1;
 
     public async Task<IReadOnlyList<ConsistencyNote>> ListConsistencyAsync(CancellationToken cancellationToken = default)
     {

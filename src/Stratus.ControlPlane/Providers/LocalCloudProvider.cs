@@ -67,7 +67,10 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
 
     public async Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)
     {
-        // One launch at a time per cloud, so two launches cannot both take the last unit of capacity.
+        // The capacity check and the replica's record happen one launch at a time per cloud, so two launches cannot
+        // both take the last unit of capacity; starting the process and waiting for it are not serialised, so one
+        // slow or failing replica never holds up the next launch in the same cloud.
+        string artifact;
         await _launchGate.WaitAsync(cancellationToken);
         try
         {
@@ -86,20 +89,40 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
                 throw new ProvisioningException(ProvisioningScope.Shape, $"cloud {CloudName} offers no shape '{launch.Shape}'");
             }
 
-            var running = (await ListAsync(cancellationToken)).Count(r => r.Shape == launch.Shape);
+            var running = (await ListAsync(cancellationToken)).Count(r => r.Shape == launch.Shape) + Reserved(launch.Shape);
             if (running >= capacity)
             {
                 throw new ProvisioningException(ProvisioningScope.Shape, $"cloud {CloudName} has no capacity left for shape '{launch.Shape}' ({running} of {capacity} in use)");
             }
 
-            var artifact = await CopyArtifactAsync(launch, cancellationToken);
-            return await StartAsync(launch, artifact, cancellationToken);
+            artifact = await CopyArtifactAsync(launch, cancellationToken);
+
+            // Recorded before the process exists, so the capacity of the launches after this one counts it.
+            WriteRecord(RecordPath(launch.ReplicaId), new ReplicaRecord(launch.ReplicaId, launch.Shape, 0, null));
         }
         finally
         {
             _launchGate.Release();
         }
+
+        try
+        {
+            return await StartAsync(launch, artifact, cancellationToken);
+        }
+        catch (ProvisioningException)
+        {
+            // It exited or was killed: its place is free again.
+            File.Delete(RecordPath(launch.ReplicaId));
+            throw;
+        }
     }
+
+    private string RecordPath(string replicaId) => Path.Combine(_replicas, replicaId + ".json");
+
+    /// <summary>Launches recorded whose process has not started yet: they hold capacity too.</summary>
+    private int Reserved(string shape) => Directory.GetFiles(_replicas, "*.json")
+        .Select(ReadRecord)
+        .Count(r => r is { Pid: 0, Endpoint: null } && r.Shape == shape);
 
     /// <summary>SIGTERM, so the replica stops taking requests and finishes those it holds; SIGKILL after the grace period.</summary>
     public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => StopAsync(replicaId, StopGrace, cancellationToken);
@@ -299,11 +322,10 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
 
         info.Environment["STRATUS_REPLICA_LOG"] = log;
 
-        // Recorded before the process exists, and again with its pid once it does (the shell execs, so the pid
-        // stays): should this control plane die at any point, a later listing still finds the replica when it
-        // comes up (its ready file names its pid), rather than leaving it running unowned.
-        var record = Path.Combine(_replicas, launch.ReplicaId + ".json");
-        WriteRecord(record, new ReplicaRecord(launch.ReplicaId, launch.Shape, 0, null));
+        // Recorded before the process exists (by LaunchAsync), and again with its pid once it does (the shell execs,
+        // so the pid stays): should this control plane die at any point, a later listing still finds the replica
+        // when it comes up (its ready file names its pid), rather than leaving it running unowned.
+        var record = RecordPath(launch.ReplicaId);
         using var process = Process.Start(info) ?? throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} could not start a replica process");
         WriteRecord(record, new ReplicaRecord(launch.ReplicaId, launch.Shape, process.Id, null));
         var deadline = DateTime.UtcNow + ReadyTimeout;

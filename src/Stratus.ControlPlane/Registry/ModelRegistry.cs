@@ -93,11 +93,18 @@ public sealed class ModelRegistry(IModelVersionStore versions, ContentStore cont
         }
     }
 
-    /// <summary>Adds sample requests to a version after checking them against its signature; returns how many were new.</summary>
+    /// <summary>
+    /// Adds sample requests to a version after checking them against its signature; returns how many were new. Only
+    /// the new ones count against <see cref="MaxSamples"/>, so samples it already has (a spec applied again) are
+    /// skipped rather than refused, however many it holds.
+    /// </summary>
     public async Task<int> AddSamplesAsync(ModelVersion version, IReadOnlyList<string> samples, string source, CancellationToken cancellationToken = default)
     {
-        var checkedSamples = Samples.Check(version.Signature, version.Name, samples, source, version.Samples);
-        return checkedSamples.Count == 0 ? 0 : await versions.AddSamplesAsync(version.Name, version.Version, checkedSamples, cancellationToken);
+        var checkedSamples = Samples.Check(version.Signature, version.Name, samples, source, existing: 0);
+        var stored = (await versions.ListSamplesAsync(version.Name, version.Version, cancellationToken)).Select(s => s.Sha256).ToHashSet(StringComparer.Ordinal);
+        var fresh = checkedSamples.Where(s => !stored.Contains(s.Sha256)).DistinctBy(s => s.Sha256).ToList();
+        Samples.EnsureRoom(stored.Count, fresh.Count);
+        return fresh.Count == 0 ? 0 : await versions.AddSamplesAsync(version.Name, version.Version, fresh, cancellationToken);
     }
 
     public Task<IReadOnlyList<ModelSample>> ListSamplesAsync(ModelVersion version, CancellationToken cancellationToken = default) =>
@@ -118,10 +125,7 @@ public static class Samples
 {
     public static IReadOnlyList<SampleRequest> Check(ModelSignature signature, string model, IReadOnlyList<string> bodies, string source, int existing)
     {
-        if (existing + bodies.Count > ModelRegistry.MaxSamples)
-        {
-            throw new ModelRejectedException($"a model version keeps at most {ModelRegistry.MaxSamples} samples; it has {existing} and {bodies.Count} more were given");
-        }
+        EnsureRoom(existing, bodies.Count);
 
         var checkedSamples = new List<SampleRequest>();
         for (var i = 0; i < bodies.Count; i++)
@@ -148,6 +152,15 @@ public static class Samples
         }
 
         return checkedSamples;
+    }
+
+    /// <summary>Refuses <paramref name="more"/> samples for a version that has <paramref name="existing"/> when together they pass the limit.</summary>
+    public static void EnsureRoom(int existing, int more)
+    {
+        if (existing + more > ModelRegistry.MaxSamples)
+        {
+            throw new ModelRejectedException($"a model version keeps at most {ModelRegistry.MaxSamples} samples; it has {existing} and {more} more were given");
+        }
     }
 }
 

@@ -27,7 +27,7 @@ public sealed class DeploymentLoad
     /// <summary>Records a finished attempt's outcome against the model version (and cloud) that answered it, for canary analysis.</summary>
     public void Result(string deployment, int version, bool success, TimeSpan elapsed, DateTimeOffset at, string cloud = "")
     {
-        var results = _results.GetOrAdd((deployment, version), _ => new VersionWindow());
+        var results = _results.GetOrAdd((deployment, version, cloud), _ => new VersionWindow());
         lock (results)
         {
             results.Entries[results.Next] = (at, success, elapsed, cloud);
@@ -36,24 +36,29 @@ public sealed class DeploymentLoad
         }
     }
 
-    /// <summary>A version's requests, failures and p99 since a moment (over its last 4,096 requests at most).</summary>
+    /// <summary>A version's requests, failures and p99 since a moment (over its last 4,096 requests per cloud at most).</summary>
     public VersionResults ResultsSince(string deployment, int version, DateTimeOffset since) => Summarise(Recent(deployment, version, since));
 
     /// <summary>The same, per cloud that answered.</summary>
     public IReadOnlyDictionary<string, VersionResults> ResultsByCloudSince(string deployment, int version, DateTimeOffset since) =>
         Recent(deployment, version, since).GroupBy(e => e.Cloud, StringComparer.Ordinal).ToDictionary(g => g.Key, g => Summarise([.. g]), StringComparer.Ordinal);
 
+    /// <summary>A version's results since a moment, from every cloud's window (each keeps its own last 4,096, so a cloud with little traffic is never crowded out by a busy one).</summary>
     private List<(DateTimeOffset At, bool Success, TimeSpan Elapsed, string Cloud)> Recent(string deployment, int version, DateTimeOffset since)
     {
-        if (!_results.TryGetValue((deployment, version), out var results))
+        var recent = new List<(DateTimeOffset At, bool Success, TimeSpan Elapsed, string Cloud)>();
+        foreach (var (key, results) in _results)
         {
-            return [];
+            if (key.Deployment == deployment && key.Version == version)
+            {
+                lock (results)
+                {
+                    recent.AddRange(results.Entries.Take(results.Count).Where(e => e.At >= since));
+                }
+            }
         }
 
-        lock (results)
-        {
-            return [.. results.Entries.Take(results.Count).Where(e => e.At >= since)];
-        }
+        return recent;
     }
 
     private static VersionResults Summarise(List<(DateTimeOffset At, bool Success, TimeSpan Elapsed, string Cloud)> recent)
@@ -67,7 +72,7 @@ public sealed class DeploymentLoad
         return new VersionResults(recent.Count, recent.Count(e => !e.Success), sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(sorted.Count * 0.99) - 1)]);
     }
 
-    private readonly ConcurrentDictionary<(string, int), VersionWindow> _results = new();
+    private readonly ConcurrentDictionary<(string Deployment, int Version, string Cloud), VersionWindow> _results = new();
 
     private sealed class VersionWindow
     {

@@ -138,6 +138,45 @@ public sealed class ClientCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Push_WithSamples_StoresThemAndABadOneNamesTheTensorAndStoresNothing()
+    {
+        var folder = Path.Combine(_system.Data, "samples");
+        Directory.CreateDirectory(folder);
+        var good = Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json");
+        var wrongType = Path.Combine(folder, "wrong-type.json");
+        await File.WriteAllTextAsync(wrongType, """{"inputs":[{"name":"features","datatype":"INT64","shape":[1,12],"data":[1,2,3,4,5,6,7,8,9,10,11,12]}]}""");
+
+        var (badExit, bad) = await _system.RunAsync("model", "push", Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), "--name", "credit-risk", "--sample", good, "--sample", wrongType);
+        Assert.Equal(ExitCodes.Failure, badExit);
+        Assert.Contains("sample 2 does not fit model credit-risk: input 'features' has datatype INT64", Assert.Single(bad.Errors), StringComparison.Ordinal);
+        Assert.Equal(0, (await RunJsonAsync("model", "list")).GetArrayLength());
+
+        var (exit, pushed) = await _system.RunAsync("model", "push", Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"), "--name", "credit-risk", "--sample", good);
+        Assert.True(exit == 0, string.Join("; ", pushed.Errors));
+        Assert.Contains("credit-risk version 1  sha256 ", pushed.Output, StringComparison.Ordinal);
+        Assert.Contains("1 sample(s)", pushed.Output, StringComparison.Ordinal);
+
+        // Another sample added later, the same one again skipped; the spec names a sample file beside it.
+        var other = Path.Combine(folder, "other.json");
+        await File.WriteAllTextAsync(other, """{"inputs":[{"name":"features","datatype":"FP32","shape":[1,12],"data":[30,50000,0.3,0.4,10,3,1,9000,48,4,0,8]}]}""");
+        var added = await RunJsonAsync("model", "sample", "add", "credit-risk", "1", other, good);
+        Assert.Equal(2, added.GetProperty("samples").GetInt32());
+        var spec = Path.Combine(folder, "risk.yaml");
+        await File.WriteAllTextAsync(spec, "name: risk\nmodel: credit-risk\nreplicas: 1\nprobes:\n  samples: [\"@other.json\", spec-only.json]\n  record: 2\n");
+        await File.WriteAllTextAsync(Path.Combine(folder, "spec-only.json"), """{"inputs":[{"name":"features","datatype":"FP32","shape":[2,12],"data":[30,50000,0.3,0.4,10,3,1,9000,48,4,0,8,30,50000,0.3,0.4,10,3,1,9000,48,4,0,8]}]}""");
+        var applied = await RunJsonAsync("apply", "-f", spec);
+        Assert.Equal(2, applied.GetProperty("deployment").GetProperty("recordProbes").GetInt32());
+
+        var samples = (await RunJsonAsync("model", "sample", "list", "credit-risk", "1")).EnumerateArray().Select(e => e.GetProperty("source").GetString()).ToList();
+        Assert.Equal(["push", "api", "spec"], samples);
+
+        // The replica was checked on those samples, and says so.
+        var (getExit, shown) = await _system.RunAsync("deployment", "get", "risk");
+        Assert.Equal(0, getExit);
+        Assert.Contains("consistency of version 1: checked on 3 sample probe(s)", shown.ConsoleText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Apply_YamlSpec_DeploysAndBadSpecsAreRefusedWithTheReason()
     {
         await PushAsync();

@@ -10,8 +10,9 @@ namespace Stratus.Cli.Tests.Support;
 /// </summary>
 internal sealed class TestSystem : IAsyncDisposable
 {
-    private TestSystem(string data, ControlPlaneHost controlPlane, GatewayHost gateway)
+    private TestSystem(string data, ControlPlaneHost controlPlane, GatewayHost gateway, Stratus.Core.Scaling.DeploymentLoad load)
     {
+        Load = load;
         Data = data;
         ControlPlane = controlPlane;
         Gateway = gateway;
@@ -25,6 +26,9 @@ internal sealed class TestSystem : IAsyncDisposable
     public GatewayHost Gateway { get; }
 
     public string AdminToken { get; }
+
+    /// <summary>What the gateway counted, as the autoscaler and the rollout controller read it.</summary>
+    public Stratus.Core.Scaling.DeploymentLoad Load { get; }
 
     public static async Task<TestSystem> StartAsync()
     {
@@ -42,7 +46,7 @@ internal sealed class TestSystem : IAsyncDisposable
             },
             _ => { });
         var gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0, Load = load, SampleSink = controlPlane.Samples }, controlPlane.Routes, _ => { });
-        return new TestSystem(data, controlPlane, gateway);
+        return new TestSystem(data, controlPlane, gateway, load);
     }
 
     /// <summary>A command line against this system as an admin, with a config path that does not exist (so no user config leaks in).</summary>
@@ -57,28 +61,56 @@ internal sealed class TestSystem : IAsyncDisposable
     /// </summary>
     public async Task<(int Ok, int Failed)> LoadAsync(string deployment, int callers, CancellationToken stop)
     {
+        var result = await MeasuredLoadAsync(deployment, callers, stop);
+        return (result.Ok, result.Failed);
+    }
+
+    /// <summary>The same steady load, also counting which model version answered and how long the callers waited at most.</summary>
+    public async Task<LoadResult> MeasuredLoadAsync(string deployment, int callers, CancellationToken stop)
+    {
         var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"), CancellationToken.None);
         var ok = 0;
         var failed = 0;
+        var versions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var slowest = TimeSpan.Zero;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         using var http = new HttpClient { BaseAddress = Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
         async Task Caller()
         {
             for (var i = 0; i < 10_000 && !stop.IsCancellationRequested; i++)
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     using var response = await http.PostAsync($"v2/models/{deployment}/infer", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), CancellationToken.None);
+                    var answer = await response.Content.ReadAsStringAsync(CancellationToken.None);
                     Interlocked.Increment(ref response.IsSuccessStatusCode ? ref ok : ref failed);
+                    if (!response.IsSuccessStatusCode && failures.Count < 5)
+                    {
+                        failures.Add($"{(int)response.StatusCode} {answer}");
+                    }
+
+                    if (response.IsSuccessStatusCode && System.Text.Json.JsonDocument.Parse(answer).RootElement.TryGetProperty("model_version", out var version))
+                    {
+                        versions.AddOrUpdate(version.GetString() ?? string.Empty, 1, (_, n) => n + 1);
+                    }
                 }
-                catch (HttpRequestException)
+                catch (HttpRequestException e)
                 {
                     Interlocked.Increment(ref failed);
+                    failures.Add(e.Message);
+                }
+
+                var waited = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                lock (versions)
+                {
+                    slowest = waited > slowest ? waited : slowest;
                 }
             }
         }
 
         await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Caller()));
-        return (ok, failed);
+        return new LoadResult(ok, failed, versions.ToDictionary(), slowest, [.. failures]);
     }
 
     /// <summary>Replica processes of this system (their artifact path names the data directory).</summary>
@@ -92,3 +124,6 @@ internal sealed class TestSystem : IAsyncDisposable
         Directory.Delete(Data, recursive: true);
     }
 }
+
+/// <summary>What a steady load saw: answers, failures (the first few of them), the model versions that answered, and the longest wait.</summary>
+internal sealed record LoadResult(int Ok, int Failed, IReadOnlyDictionary<string, int> Versions, TimeSpan Slowest, IReadOnlyList<string> Failures);

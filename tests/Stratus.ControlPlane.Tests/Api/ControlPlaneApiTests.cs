@@ -21,7 +21,7 @@ using Stratus.Core.Routing;
 namespace Stratus.ControlPlane.Tests.Api;
 
 /// <summary>The REST API on real Kestrel (loopback, port 0) over a real SQLite file.</summary>
-public sealed class ControlPlaneApiTests : IAsyncLifetime, IDisposable
+public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
 {
     private TempDatabase _temp = null!;
     private WebApplication _app = null!;

@@ -99,6 +99,60 @@ public abstract class DeploymentStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PutConsistency_IsTrueWhenNewOrChangedAndFalseWhenTheSame()
+    {
+        var at = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        var note = new ConsistencyNote("risk", 1, true, "checked on 4 synthetic probe(s)", at);
+
+        Assert.True(await Store.PutConsistencyAsync(note));
+        Assert.False(await Store.PutConsistencyAsync(note with { At = at.AddMinutes(1) }));
+        Assert.True(await Store.PutConsistencyAsync(note with { Note = "checked on 2 sample probe(s)", At = at.AddMinutes(2) }));
+        Assert.True(await Store.PutConsistencyAsync(note with { Checked = false, Note = "checked on 2 sample probe(s)", At = at.AddMinutes(3) }));
+
+        // An unchanged note is not written at all, its time included.
+        Assert.False(await Store.PutConsistencyAsync(note with { Checked = false, Note = "checked on 2 sample probe(s)", At = at.AddMinutes(4) }));
+        Assert.Equal(note with { Checked = false, Note = "checked on 2 sample probe(s)", At = at.AddMinutes(3) }, Assert.Single(await Store.ListConsistencyAsync()));
+    }
+
+    [Fact]
+    public async Task ListConsistency_ByDeploymentThenVersion()
+    {
+        var at = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        await Store.PutConsistencyAsync(new ConsistencyNote("risk", 2, true, "b", at));
+        await Store.PutConsistencyAsync(new ConsistencyNote("fraud", 1, false, "a", at));
+        await Store.PutConsistencyAsync(new ConsistencyNote("risk", 1, true, "c", at));
+
+        Assert.Equal([("fraud", 1, false, "a"), ("risk", 1, true, "c"), ("risk", 2, true, "b")], (await Store.ListConsistencyAsync()).Select(n => (n.Deployment, n.Version, n.Checked, n.Note)));
+    }
+
+    [Fact]
+    public async Task Delete_RemovesTheDeploymentsConsistencyNotesOnly()
+    {
+        var at = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        await Store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small"));
+        await Store.PutAsync(new Deployment("fraud", "fraud", 1, 1, "cpu-small"));
+        await Store.PutConsistencyAsync(new ConsistencyNote("risk", 1, true, "checked", at));
+        await Store.PutConsistencyAsync(new ConsistencyNote("risk", 2, true, "checked", at));
+        await Store.PutConsistencyAsync(new ConsistencyNote("fraud", 1, true, "checked", at));
+
+        await Store.DeleteAsync("risk");
+
+        Assert.Equal("fraud", Assert.Single(await Store.ListConsistencyAsync()).Deployment);
+    }
+
+    [Fact]
+    public async Task Put_RoundTripsRecordProbes()
+    {
+        await Store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small") { RecordProbes = 4 });
+        await Store.PutAsync(new Deployment("fraud", "fraud", 1, 1, "cpu-small"));
+
+        Assert.Equal([("fraud", 0), ("risk", 4)], (await Store.ListAsync()).Select(d => (d.Name, d.RecordProbes)));
+
+        await Store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small") { RecordProbes = 0 });
+        Assert.Equal(0, (await Store.ListAsync()).Single(d => d.Name == "risk").RecordProbes);
+    }
+
+    [Fact]
     public async Task ConcurrentWriters_AllLand()
     {
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Store.PutReplicaAsync(Replica($"r-{i:00}", "risk"))));

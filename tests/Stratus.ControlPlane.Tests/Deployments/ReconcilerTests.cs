@@ -468,6 +468,103 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Empty(reconciler.Blocks.CloudBlocks());
     }
 
+    private ConsistencyChecker Checker() => new(new SqliteProbeReferenceStore(_temp.Database, TimeProvider.System));
+
+    private Reconciler Checked(ConsistencyChecker consistency, IReadOnlyDictionary<string, ICloudProvider>? providers = null, TimeProvider? time = null) => new(
+        _store, _registry, providers ?? _providers.ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), _clouds, NullLogger.Instance, time, consistency: consistency);
+
+    [Fact]
+    public async Task Faults_OfOneDeploymentsModelBackOffThatDeploymentOnlyAndDeletingItClearsThem()
+    {
+        // Its answers differ on every run: every replica after the first fails the consistency check.
+        await using (var noisy = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("nondeterministic.onnx")))
+        {
+            await _registry.PushAsync("noisy", noisy, "admin");
+        }
+
+        using var consistency = Checker();
+        var reconciler = Checked(consistency, time: new ManualClock(DateTimeOffset.UtcNow));
+        await _store.PutAsync(new Deployment("noisy", "noisy", 1, 2, "cpu-small") { Placement = new() { AllowedClouds = ["cheap"] } });
+        await reconciler.ReconcileOnceAsync();
+        Assert.NotEmpty(reconciler.Blocks.ActiveFor("noisy"));
+
+        // Were the failing model's faults the cloud's, the cheap cloud would be blocked for this one too.
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small"));
+        await reconciler.ReconcileOnceAsync();
+
+        // The healthy deployment is placed at once in the cheapest cloud; no cloud is blocked for anyone.
+        Assert.Equal("cheap", Assert.Single(await ReadyAsync("risk")).Cloud);
+        Assert.Empty(reconciler.Blocks.CloudBlocks());
+        Assert.Empty(reconciler.Blocks.ActiveFor("risk"));
+        var backedOff = reconciler.Blocks.ActiveFor("noisy");
+        Assert.NotEmpty(backedOff);
+        Assert.All(backedOff, b => Assert.Equal((BlockScope.Deployment, "noisy"), (b.Scope, b.Deployment)));
+        Assert.Contains(backedOff, b => b.Reason.Contains("failed the consistency check: its answers differ", StringComparison.Ordinal));
+        Assert.True((await ReadyAsync("noisy")).Count <= 1);
+
+        // A killed replica of the healthy deployment comes back at once, in the cheapest cloud again.
+        await _providers["cheap"].StopAsync(Assert.Single(await ReadyAsync("risk")).Id);
+        await reconciler.ReconcileOnceAsync();
+        Assert.Equal("cheap", Assert.Single(await ReadyAsync("risk")).Cloud);
+
+        await _store.DeleteAsync("noisy");
+        await reconciler.ReconcileOnceAsync();
+        Assert.Empty(reconciler.Blocks.Active());
+    }
+
+    [Fact]
+    public async Task Blocks_NeverEvictARunningReplica()
+    {
+        var reconciler = Reconciler();
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await reconciler.ReconcileOnceAsync();
+        var running = (await ReadyAsync("risk")).Select(r => r.Id).Order().ToList();
+        Assert.All(await ReadyAsync("risk"), r => Assert.Equal("cheap", r.Cloud));
+
+        // The cheap cloud refuses new launches (blocked for everyone): what runs there stays, the third goes elsewhere.
+        reconciler.Blocks.Add(ProvisioningScope.Cloud, _clouds[0], "cpu-small", "refused a launch");
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"));
+        await reconciler.ReconcileOnceAsync();
+
+        var ready = await ReadyAsync("risk");
+        Assert.Equal(running, ready.Where(r => r.Cloud == "cheap").Select(r => r.Id).Order());
+        Assert.Equal("dear", Assert.Single(ready, r => r.Cloud != "cheap").Cloud);
+    }
+
+    [Fact]
+    public async Task Adopt_AReplicaFromACrashedControlPlaneThatWasNeverChecked_IsCheckedBeforeItServes()
+    {
+        await using (var other = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("mlp-large.onnx")))
+        {
+            await _registry.PushAsync("other", other, "admin");
+        }
+
+        var risk = (await _registry.GetAsync("credit-risk", 1))!;
+        var wrong = (await _registry.GetAsync("other", 1))!;
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+
+        // What a control plane killed mid-launch leaves behind: records still starting, replicas that came up since,
+        // one of them (through a cloud that swapped the artifact) serving another model.
+        foreach (var (id, artifact, sha) in new[] { ("risk-good", _registry.PathOf(risk), risk.Sha256), ("risk-bad", _registry.PathOf(wrong), wrong.Sha256) })
+        {
+            await _store.PutReplicaAsync(new ReplicaRecord(id, "risk", "cheap", "cpu-small", ReplicaState.Starting, null, null) { ModelVersion = 1 });
+            await _providers["cheap"].LaunchAsync(new ReplicaLaunch(id, "credit-risk", "1", artifact, sha, "cpu-small") { ServedName = "risk" });
+        }
+
+        using var consistency = Checker();
+        var reconciler = Checked(consistency, time: new ManualClock(DateTimeOffset.UtcNow));
+        await reconciler.ReconcileOnceAsync();
+
+        var records = (await _store.ListReplicasAsync()).ToDictionary(r => r.Id);
+        Assert.Equal(ReplicaState.Ready, records["risk-good"].State);
+        Assert.False(records.ContainsKey("risk-bad") && records["risk-bad"].State == ReplicaState.Ready);
+        Assert.DoesNotContain(await _providers["cheap"].ListAsync(), h => h.ReplicaId == "risk-bad");
+        Assert.Contains(reconciler.Blocks.ActiveFor("risk"), b => b.Cloud == "cheap" && b.Reason.Contains("risk-bad", StringComparison.Ordinal));
+        Assert.Equal(2, (await ReadyAsync("risk")).Count);
+        var note = Assert.Single(await _store.ListConsistencyAsync());
+        Assert.Equal(("risk", 1, true, "checked on 4 synthetic probe(s)"), (note.Deployment, note.Version, note.Checked, note.Note));
+    }
+
     /// <summary>A cloud API that launches a different artifact than it was given (the fault the consistency check is for).</summary>
     private sealed class SwappingProvider(LocalCloudProvider inner, string artifact, string sha256) : ICloudProvider
     {

@@ -1,5 +1,6 @@
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.ControlPlane.Tests.Support;
 using Stratus.Core.Models;
 
 namespace Stratus.ControlPlane.Tests.Registry;
@@ -109,6 +110,101 @@ public sealed class ModelRegistryTests : IAsyncLifetime
         await Assert.ThrowsAsync<ModelRejectedException>(() => _registry.PushAsync(name, stream, "admin"));
 
         Assert.False(Directory.Exists(_content.Root));
+    }
+
+    private async Task<ModelVersion> PushWithSamplesAsync(string name, string file, params string[] samples)
+    {
+        await using var stream = File.OpenRead(Sample(file));
+        return await _registry.PushAsync(name, stream, "admin", samples);
+    }
+
+    [Fact]
+    public async Task Push_WithValidSamples_StoresThemCompactWithTheVersion()
+    {
+        var request = await File.ReadAllTextAsync(Sample("credit-risk.request.json"));
+
+        var pushed = await PushWithSamplesAsync("credit-risk", "credit-risk.onnx", CreditRiskSamples.Fitting(), request);
+
+        Assert.Equal(2, pushed.Samples);
+        Assert.Equal(2, (await _registry.GetAsync("credit-risk", 1))!.Samples);
+        var samples = await _registry.ListSamplesAsync(pushed);
+        Assert.Equal(["push", "push"], samples.Select(s => s.Source));
+        Assert.Equal(CreditRiskSamples.Fitting(), samples[0].Body);
+
+        // Stored compact: the request file's indentation is gone, its content kept.
+        Assert.DoesNotContain("\n", samples[1].Body, StringComparison.Ordinal);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(request).RootElement), samples[1].Body);
+        Assert.Equal(SampleRequest.Of(samples[1].Body, "push").Sha256, samples[1].Sha256);
+    }
+
+    public static TheoryData<string, string> BadSamples => new()
+    {
+        { CreditRiskSamples.Int64Features, "input 'features' has datatype INT64 but model 'credit-risk' expects FP32" },
+        { """{"inputs":[{"name":"feature","datatype":"FP32","shape":[1,12],"data":[1,2,3,4,5,6,7,8,9,10,11,12]}]}""", "unknown input 'feature' for model 'credit-risk'; it takes features" },
+        { """{"inputs":[{"name":"features","datatype":"FP32","shape":[1,11],"data":[1,2,3,4,5,6,7,8,9,10,11]}]}""", "input 'features' has shape [1,11]" },
+        { """{"inputs":[{"name":"features","datatype":"FP32","shape":[1,12],""", "malformed JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSamples))]
+    public async Task Push_SampleThatDoesNotFit_IsRefusedNamingSampleAndTensorAndLeavesNothing(string sample, string expected)
+    {
+        var error = await Assert.ThrowsAsync<ModelRejectedException>(() => PushWithSamplesAsync("credit-risk", "credit-risk.onnx", CreditRiskSamples.Fitting(), sample));
+
+        Assert.Contains("sample 2 does not fit model credit-risk", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.Empty(await _registry.ListAsync());
+        Assert.False(Directory.Exists(Path.Combine(_content.Root, "sha256")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_content.Root, "staging")));
+    }
+
+    [Fact]
+    public async Task Push_MoreSamplesThanTheLimit_IsRefusedAndLeavesNothing()
+    {
+        var samples = Enumerable.Range(0, ModelRegistry.MaxSamples + 1).Select(CreditRiskSamples.Fitting).ToArray();
+
+        var error = await Assert.ThrowsAsync<ModelRejectedException>(() => PushWithSamplesAsync("credit-risk", "credit-risk.onnx", samples));
+
+        Assert.Contains($"at most {ModelRegistry.MaxSamples} samples", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await _registry.ListAsync());
+        Assert.Empty(Directory.GetFiles(_content.Root, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task AddSamples_ToAnExistingVersion_AddsTheNewOnesAndSkipsTheOnesItHas()
+    {
+        var pushed = await PushWithSamplesAsync("credit-risk", "credit-risk.onnx", CreditRiskSamples.Fitting(30));
+
+        Assert.Equal(2, await _registry.AddSamplesAsync(pushed, [CreditRiskSamples.Fitting(30), CreditRiskSamples.Fitting(31), CreditRiskSamples.Fitting(32), CreditRiskSamples.Fitting(31)], "api"));
+
+        Assert.Equal([("push", CreditRiskSamples.Fitting(30)), ("api", CreditRiskSamples.Fitting(31)), ("api", CreditRiskSamples.Fitting(32))], (await _registry.ListSamplesAsync(pushed)).Select(s => (s.Source, s.Body)));
+        Assert.Equal(3, (await _registry.GetAsync("credit-risk", 1))!.Samples);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadSamples))]
+    public async Task AddSamples_OneThatDoesNotFit_IsRefusedAndAddsNone(string sample, string expected)
+    {
+        var pushed = await PushAsync("credit-risk", "credit-risk.onnx");
+
+        var error = await Assert.ThrowsAsync<ModelRejectedException>(() => _registry.AddSamplesAsync(pushed, [CreditRiskSamples.Fitting(), sample], "api"));
+
+        Assert.Contains("sample 2 does not fit model credit-risk", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.Empty(await _registry.ListSamplesAsync(pushed));
+    }
+
+    [Fact]
+    public async Task AddSamples_AtTheLimit_SkipsOnesItHasAndRefusesNewOnes()
+    {
+        var pushed = await PushWithSamplesAsync("credit-risk", "credit-risk.onnx", [.. Enumerable.Range(0, ModelRegistry.MaxSamples).Select(CreditRiskSamples.Fitting)]);
+
+        // Applying the same samples again adds nothing and is no error, even at the limit.
+        Assert.Equal(0, await _registry.AddSamplesAsync(pushed, [CreditRiskSamples.Fitting(0), CreditRiskSamples.Fitting(1)], "spec"));
+
+        var error = await Assert.ThrowsAsync<ModelRejectedException>(() => _registry.AddSamplesAsync(pushed, [CreditRiskSamples.Fitting(0), CreditRiskSamples.Fitting(ModelRegistry.MaxSamples)], "spec"));
+        Assert.Contains($"it has {ModelRegistry.MaxSamples} and 1 more were given", error.Message, StringComparison.Ordinal);
+        Assert.Equal(ModelRegistry.MaxSamples, (await _registry.GetAsync("credit-risk", 1))!.Samples);
     }
 
     [Fact]

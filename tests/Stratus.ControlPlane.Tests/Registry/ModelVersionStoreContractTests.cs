@@ -69,6 +69,49 @@ public abstract class ModelVersionStoreContractTests : IAsyncLifetime
         Assert.Equal([1, 2], (await Versions.ListAsync("risk")).Select(v => v.Version));
         Assert.Empty(await Versions.ListAsync("nothing"));
     }
+
+    [Fact]
+    public async Task Add_WithSamples_ListsThemInOrderWithSourceAndSha()
+    {
+        SampleRequest[] samples = [SampleRequest.Of("""{"inputs":[1]}""", "push"), SampleRequest.Of("""{"inputs":[2]}""", "push")];
+
+        var added = await Versions.AddAsync("risk", "ab", 42, Signature, "token:tester", samples);
+
+        Assert.Equal(2, added.Samples);
+        var listed = await Versions.ListSamplesAsync("risk", 1);
+        Assert.Equal([1, 2], listed.Select(s => s.Seq));
+        Assert.Equal(samples.Select(s => (s.Body, s.Sha256, s.Source)), listed.Select(s => (s.Body, s.Sha256, s.Source)));
+        Assert.Equal(added.CreatedAt, listed[0].CreatedAt);
+        Assert.Empty(await Versions.ListSamplesAsync("risk", 2));
+    }
+
+    [Fact]
+    public async Task AddSamples_SkipsOnesItHasBySha_AndCountsOnlyTheNewOnes()
+    {
+        var first = SampleRequest.Of("""{"inputs":[1]}""", "push");
+        await Versions.AddAsync("risk", "ab", 42, Signature, "token:tester", [first]);
+        var second = SampleRequest.Of("""{"inputs":[2]}""", "api");
+
+        // The same body from another source is the same sample: the first stands, its source included.
+        var added = await Versions.AddSamplesAsync("risk", 1, [first with { Source = "gateway" }, second, second]);
+
+        Assert.Equal(1, added);
+        Assert.Equal([("push", first.Sha256), ("api", second.Sha256)], (await Versions.ListSamplesAsync("risk", 1)).Select(s => (s.Source, s.Sha256)));
+        Assert.Equal(0, await Versions.AddSamplesAsync("risk", 1, [second]));
+    }
+
+    [Fact]
+    public async Task GetAndList_CountEachVersionsSamples()
+    {
+        await Versions.AddAsync("risk", "ab", 42, Signature, "token:tester", [SampleRequest.Of("""{"inputs":[1]}""", "push")]);
+        await AddAsync("risk");
+        await Versions.AddSamplesAsync("risk", 2, [SampleRequest.Of("""{"inputs":[1]}""", "api"), SampleRequest.Of("""{"inputs":[2]}""", "api")]);
+
+        Assert.Equal(1, (await Versions.GetAsync("risk", 1))!.Samples);
+        Assert.Equal(2, (await Versions.GetAsync("risk", 2))!.Samples);
+        Assert.Equal([1, 2], (await Versions.ListAsync("risk")).Select(v => v.Samples));
+        Assert.Equal([1, 2], (await Versions.ListAsync()).Select(v => v.Samples));
+    }
 }
 
 public sealed class SqliteModelVersionStoreTests : ModelVersionStoreContractTests

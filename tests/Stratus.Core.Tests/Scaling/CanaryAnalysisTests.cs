@@ -62,4 +62,85 @@ public sealed class CanaryAnalysisTests
 
         Assert.Equal(CanaryAction.Wait, verdict.Action);
     }
+
+    [Fact]
+    public void FailingInOneCloud_IsRolledBackOnThatCloudsFiguresEvenWhenTheAverageIsWithinTheAllowance()
+    {
+        // 10% errors in one of three clouds is 3.3% overall: within a 5-point allowance, not in that cloud.
+        var policy = Policy with { MaxErrorRateIncrease = 0.05 };
+        var byCloud = new Dictionary<string, VersionResults>
+        {
+            ["local-us"] = new(100, 0, TimeSpan.FromMilliseconds(20)),
+            ["local-eu"] = new(100, 10, TimeSpan.FromMilliseconds(20)),
+            ["local-ap"] = new(100, 0, TimeSpan.FromMilliseconds(20)),
+        };
+        var canary = new VersionResults(300, 10, TimeSpan.FromMilliseconds(20));
+
+        Assert.Equal(CanaryAction.Advance, CanaryAnalysis.Judge(policy, 0, policy.StepDuration, Healthy, canary).Action);
+        var verdict = CanaryAnalysis.Judge(policy, 0, policy.StepDuration, Healthy, canary, byCloud);
+
+        Assert.Equal(CanaryAction.RollBack, verdict.Action);
+        Assert.StartsWith("in cloud local-eu: error rate 10.0% against the stable version's 0.2% over 100 requests at 10%", verdict.Reason, StringComparison.Ordinal);
+        Assert.Contains("the canary overall: 3.3% over 300", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FailingInOneCloud_IsJudgedOnceThatCloudHasEnoughRequestsBeforeTheCanaryHasItsMinimum()
+    {
+        var byCloud = new Dictionary<string, VersionResults>
+        {
+            ["local-us"] = new(10, 0, TimeSpan.FromMilliseconds(20)),
+            ["local-eu"] = new(Policy.MinRequestsPerCloud, Policy.MinRequestsPerCloud, TimeSpan.FromMilliseconds(20)),
+        };
+
+        var verdict = CanaryAnalysis.Judge(Policy, 0, TimeSpan.FromSeconds(3), Healthy, new VersionResults(30, 20, TimeSpan.FromMilliseconds(20)), byCloud);
+
+        Assert.Equal(CanaryAction.RollBack, verdict.Action);
+        Assert.StartsWith("in cloud local-eu:", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OneCloud_IsJudgedOnTheOverallFiguresOnly()
+    {
+        var byCloud = new Dictionary<string, VersionResults> { ["local-us"] = new(30, 30, TimeSpan.FromMilliseconds(20)) };
+
+        // Below the overall minimum: wait; the cloud's own figures are the overall ones.
+        Assert.Equal(CanaryAction.Wait, CanaryAnalysis.Judge(Policy, 0, TimeSpan.FromSeconds(3), Healthy, new VersionResults(30, 30, TimeSpan.FromMilliseconds(20)), byCloud).Action);
+        var verdict = CanaryAnalysis.Judge(Policy, 0, TimeSpan.FromSeconds(3), Healthy, new VersionResults(60, 60, TimeSpan.FromMilliseconds(20)), byCloud);
+        Assert.StartsWith("error rate 100.0%", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CloudsWithTooFewRequests_AreNotJudgedOnTheirOwn()
+    {
+        var byCloud = new Dictionary<string, VersionResults>
+        {
+            ["local-us"] = new(200, 0, TimeSpan.FromMilliseconds(20)),
+            ["local-eu"] = new(Policy.MinRequestsPerCloud - 1, Policy.MinRequestsPerCloud - 1, TimeSpan.FromMilliseconds(20)),
+        };
+
+        var verdict = CanaryAnalysis.Judge(Policy with { MaxErrorRateIncrease = 0.2 }, 0, Policy.StepDuration, Healthy, new VersionResults(219, 19, TimeSpan.FromMilliseconds(20)), byCloud);
+
+        Assert.Equal(CanaryAction.Advance, verdict.Action);
+    }
+}
+
+public sealed class DeploymentLoadTests
+{
+    [Fact]
+    public void ResultsByCloudSince_SplitsAVersionsResultsByTheCloudThatAnswered()
+    {
+        var load = new DeploymentLoad();
+        var start = DateTimeOffset.UnixEpoch;
+        load.Result("risk", 2, true, TimeSpan.FromMilliseconds(5), start, "local-us");
+        load.Result("risk", 2, false, TimeSpan.FromMilliseconds(5), start.AddSeconds(1), "local-eu");
+        load.Result("risk", 2, false, TimeSpan.FromMilliseconds(5), start.AddSeconds(2), "local-eu");
+        load.Result("risk", 1, true, TimeSpan.FromMilliseconds(5), start.AddSeconds(2), "local-eu");
+
+        var byCloud = load.ResultsByCloudSince("risk", 2, start.AddMilliseconds(500));
+
+        Assert.Equal(["local-eu"], byCloud.Keys);
+        Assert.Equal((2L, 2L), (byCloud["local-eu"].Requests, byCloud["local-eu"].Failures));
+        Assert.Equal((3L, 2L), (load.ResultsSince("risk", 2, start).Requests, load.ResultsSince("risk", 2, start).Failures));
+    }
 }
