@@ -281,27 +281,8 @@ public static class InferenceResponseReader
         _ => long.MaxValue,
     };
 
-    private static FormatException WrongValue(ref Utf8JsonReader reader, string name, TensorDataType type)
-    {
-        var expected = type switch
-        {
-            TensorDataType.Bool => "true or false",
-            TensorDataType.Bytes => "a string",
-            TensorDataType.Fp16 or TensorDataType.Fp32 or TensorDataType.Fp64 => "a number",
-            _ => $"an integer within the range of {type.ToWireName()}",
-        };
-        var found = reader.TokenType switch
-        {
-            JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
-            JsonTokenType.String => $"\"{reader.GetString()}\"",
-            JsonTokenType.True => "true",
-            JsonTokenType.False => "false",
-            JsonTokenType.Null => "null",
-            JsonTokenType.StartObject => "an object",
-            var other => other.ToString(),
-        };
-        return new FormatException($"output '{name}' of datatype {type.ToWireName()} has {found} in 'data', expected {expected}");
-    }
+    private static FormatException WrongValue(ref Utf8JsonReader reader, string name, TensorDataType type) =>
+        new($"output '{name}' of datatype {type.ToWireName()} has {JsonTensorValues.Found(ref reader)} in 'data', expected {JsonTensorValues.Expected(type)}");
 
     private static double[] ReadBinary(string name, TensorDataType type, long[] shape, long count, ReadOnlySpan<byte> slice)
     {

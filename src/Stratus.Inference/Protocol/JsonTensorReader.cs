@@ -158,24 +158,6 @@ internal static class JsonTensorReader
         }
     }
 
-    private static InferenceException WrongValue(string name, TensorDataType type, ref Utf8JsonReader reader)
-    {
-        var expected = type switch
-        {
-            TensorDataType.Bool => "true or false",
-            TensorDataType.Bytes => "a string",
-            TensorDataType.Fp16 or TensorDataType.Fp32 or TensorDataType.Fp64 => "a number",
-            _ => $"an integer within the range of {type.ToWireName()}",
-        };
-        var found = reader.TokenType switch
-        {
-            JsonTokenType.Number or JsonTokenType.String => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
-            JsonTokenType.True => "true",
-            JsonTokenType.False => "false",
-            JsonTokenType.Null => "null",
-            JsonTokenType.StartObject => "an object",
-            var other => other.ToString(),
-        };
-        return InferenceException.BadRequest($"input '{name}' of datatype {type.ToWireName()} has '{found}' in 'data', expected {expected}");
-    }
+    private static InferenceException WrongValue(string name, TensorDataType type, ref Utf8JsonReader reader) =>
+        InferenceException.BadRequest($"input '{name}' of datatype {type.ToWireName()} has {JsonTensorValues.Found(ref reader)} in 'data', expected {JsonTensorValues.Expected(type)}");
 }
