@@ -104,7 +104,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
     {
         await PushAsync("credit-risk", "credit-risk.onnx");
         using var stop = new CancellationTokenSource();
-        var load = Platform.LoadAsync("risk", 2, stop.Token);
+        var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
 
         // The same as 'deploy --version 2 --strategy blue-green', from a spec: the version goes through a rollout.
         await Client.ApplyAsync("risk", """{"model":"credit-risk","version":2,"replicas":1,"public":true,"placement":{"allowedClouds":["local-us"]},"strategy":"blue-green"}""");
@@ -112,11 +112,11 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
         var rollout = await SettledAsync();
         await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
-        var (ok, failed) = await load;
+        var result = await load;
 
-        output.WriteLine($"blue-green: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed");
+        output.WriteLine($"blue-green: {rollout.State} ({rollout.Reason}); {result.Ok} answered, {result.Failed} failed");
         Assert.True(rollout.State == "promoted", rollout.Reason);
-        Assert.Equal(0, failed);
+        Assert.True(result.Failed == 0, string.Join(" | ", result.Failures));
         var deployment = await Client.GetDeploymentAsync("risk");
         Assert.Equal(2, deployment.Deployment.ModelVersion);
         Assert.All(deployment.Replicas.Where(r => r.State == "ready"), r => Assert.Equal(2, r.ModelVersion));

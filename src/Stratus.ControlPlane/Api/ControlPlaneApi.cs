@@ -173,16 +173,11 @@ public static class ControlPlaneApi
                 return Problem(StatusCodes.Status400BadRequest, "invalid deployment", $"probes: {e.Message}");
             }
 
-            if (samples.Count > 0 && await services.Models.AddSamplesAsync(sampled, samples, "spec", context.RequestAborted) is var added and > 0)
-            {
-                await services.Audit.AppendAsync(actor, "model.samples", $"{sampled.Name}/{sampled.Version}", null, JsonSerializer.Serialize(new { added, source = "spec", deployment = name }, Json), context.RequestAborted);
-            }
-
             var before = await FindAsync(services, name, context.RequestAborted);
             if (deployment == before)
             {
-                // Applying the same spec again changes nothing, so nothing is written or audited.
-                return Results.Json(deployment, Json);
+                // Applying the same spec again changes nothing, so nothing is written or audited (samples it has are skipped).
+                return await AddSpecSamplesAsync(services, sampled, samples, actor, name, context.RequestAborted) ?? Results.Json(deployment, Json);
             }
 
             Rollout? rollout = null;
@@ -201,6 +196,11 @@ public static class ControlPlaneApi
 
                 rollout = new Rollout(name, strategy, before.ModelVersion, deployment.ModelVersion, deployment.Replicas, 0, DateTimeOffset.UtcNow, RolloutState.Progressing, "started from a spec");
                 deployment = deployment with { ModelVersion = before.ModelVersion, Traffic = before.Traffic };
+            }
+
+            if (await AddSpecSamplesAsync(services, sampled, samples, actor, name, context.RequestAborted) is { } refusedSamples)
+            {
+                return refusedSamples;
             }
 
             await services.Deployments.PutAsync(deployment, context.RequestAborted);
@@ -949,6 +949,32 @@ public static class ControlPlaneApi
         return (deployment, problems);
     }
 
+    /// <summary>
+    /// Stores a spec's samples with the version it names (those it has are skipped) and audits them; the 400 to answer
+    /// when the version has no room left for them, null otherwise.
+    /// </summary>
+    private static async Task<IResult?> AddSpecSamplesAsync(ControlPlaneServices services, ModelVersion version, IReadOnlyList<string> samples, string actor, string deployment, CancellationToken cancellationToken)
+    {
+        if (samples.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (await services.Models.AddSamplesAsync(version, samples, "spec", cancellationToken) is var added and > 0)
+            {
+                await services.Audit.AppendAsync(actor, "model.samples", $"{version.Name}/{version.Version}", null, JsonSerializer.Serialize(new { added, source = "spec", deployment }, Json), cancellationToken);
+            }
+
+            return null;
+        }
+        catch (ModelRejectedException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "invalid deployment", $"probes: {e.Message}");
+        }
+    }
+
     /// <summary>The body as sample requests (one v2 request, or an array of them), or the 400 or 413 to answer.</summary>
     private static async Task<(IReadOnlyList<string> Samples, IResult? Problem)> ReadSamplesAsync(HttpContext context)
     {
@@ -977,6 +1003,12 @@ public static class ControlPlaneApi
     private static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context)
     {
         SetBodyLimit(context, MaxJsonBodyBytes);
+        if (context.Request.ContentLength > MaxJsonBodyBytes)
+        {
+            // Refused before a byte is read (a client that sent Expect: 100-continue never sends the body).
+            return (default, Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"a JSON body may be at most {MaxJsonBodyBytes} bytes"));
+        }
+
         try
         {
             return (await JsonSerializer.DeserializeAsync<T>(context.Request.Body, Json, context.RequestAborted), null);

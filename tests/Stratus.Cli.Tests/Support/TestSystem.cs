@@ -40,7 +40,8 @@ internal sealed class TestSystem : IAsyncDisposable
                 DataDirectory = data,
                 Port = 0,
                 ReconcilePeriod = TimeSpan.FromMilliseconds(500),
-                DrainPeriod = TimeSpan.FromMilliseconds(500),
+                // Long enough that a gateway on a loaded machine has the table without a draining replica before it stops.
+                DrainPeriod = TimeSpan.FromMilliseconds(1500),
                 Replica = new ReplicaExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]),
                 Load = load,
             },
