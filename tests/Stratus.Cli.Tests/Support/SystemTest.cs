@@ -14,10 +14,13 @@ public abstract class SystemTest : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        Platform = await TestSystem.StartAsync();
+        Platform = await TestSystem.StartAsync(CloudsYaml);
         Client = new StratusClient(Platform.ControlPlane.Address, Platform.AdminToken);
         await StartedAsync();
     }
+
+    /// <summary>The clouds of the system: null for the three default local clouds.</summary>
+    protected virtual string? CloudsYaml => null;
 
     /// <summary>Runs once the system is up, before the test.</summary>
     protected virtual Task StartedAsync() => Task.CompletedTask;
@@ -28,6 +31,27 @@ public abstract class SystemTest : IAsyncLifetime, IDisposable
         await using var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model(file));
         return await Client.PushModelAsync(name, model);
     }
+
+    /// <summary>Waits (two minutes at most) for a deployment's rollout to promote or roll back; also how long that took from <paramref name="startedAt"/>.</summary>
+    protected async Task<(RolloutInfo Rollout, TimeSpan Took)> SettledAsync(string deployment, long startedAt)
+    {
+        RolloutInfo? rollout = null;
+        try
+        {
+            await Stratus.Testing.Eventually.HoldsAsync(
+                async () => (rollout = await Client.GetRolloutAsync(deployment)).State is "promoted" or "rolledBack",
+                "the rollout promoted or rolled back",
+                seconds: 120);
+        }
+        catch (Exception e) when (rollout is not null)
+        {
+            throw new TimeoutException($"the rollout is still {rollout.State}: {rollout.Reason}", e);
+        }
+
+        return (rollout!, System.Diagnostics.Stopwatch.GetElapsedTime(startedAt));
+    }
+
+    protected async Task<RolloutInfo> SettledAsync(string deployment) => (await SettledAsync(deployment, System.Diagnostics.Stopwatch.GetTimestamp())).Rollout;
 
     public void Dispose()
     {

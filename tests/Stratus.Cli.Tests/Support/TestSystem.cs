@@ -30,14 +30,24 @@ internal sealed class TestSystem : IAsyncDisposable
     /// <summary>What the gateway counted, as the autoscaler and the rollout controller read it.</summary>
     public Stratus.Core.Scaling.DeploymentLoad Load { get; }
 
-    public static async Task<TestSystem> StartAsync()
+    /// <param name="cloudsYaml">A clouds.yaml of the test's own; null for the three default local clouds.</param>
+    public static async Task<TestSystem> StartAsync(string? cloudsYaml = null)
     {
         var data = Path.Combine(Path.GetTempPath(), $"stratus-cli-{Guid.NewGuid():N}");
+        string? clouds = null;
+        if (cloudsYaml is not null)
+        {
+            Directory.CreateDirectory(data);
+            clouds = Path.Combine(data, "clouds.yaml");
+            await File.WriteAllTextAsync(clouds, cloudsYaml);
+        }
+
         var load = new Stratus.Core.Scaling.DeploymentLoad();
         var controlPlane = await ControlPlaneHost.StartAsync(
             new ControlPlaneOptions
             {
                 DataDirectory = data,
+                CloudsFile = clouds,
                 Port = 0,
                 ReconcilePeriod = TimeSpan.FromMilliseconds(500),
                 // Long enough that a gateway on a loaded machine has the table without a draining replica before it stops.
