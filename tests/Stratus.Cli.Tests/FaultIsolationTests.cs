@@ -41,6 +41,7 @@ public sealed class FaultIsolationTests(ITestOutputHelper output) : SystemTest
 
         // The cheapest cloud, as if the failing model were not there; and it answers through the gateway.
         Assert.Equal("local-ap", Assert.Single(route.Endpoints).Cloud);
+        await Platform.WaitForGatewayAsync("risk");
         using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
         {
             var (ok, failed) = await Platform.LoadAsync("risk", 1, stop.Token);

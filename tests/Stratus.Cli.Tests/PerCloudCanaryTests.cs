@@ -42,6 +42,7 @@ public sealed class PerCloudCanaryTests(ITestOutputHelper output) : SystemTest
         await PushAsync("credit-risk", "credit-risk.onnx");
         await Client.ApplyAsync("risk", """{"model":"credit-risk","version":1,"replicas":1,"public":true,"placement":{"maxPerCloud":1}}""");
         await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await Platform.WaitForGatewayAsync("risk");
         using var stop = new CancellationTokenSource();
         var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
 

@@ -18,6 +18,7 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
         await PushAsync("credit-risk", "credit-risk.onnx");
         await Client.DeployAsync("risk", "credit-risk", 1, 1, placement: new() { AllowedClouds = ["local-us"] }, isPublic: true);
         await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await Platform.WaitForGatewayAsync("risk");
     }
 
     [Fact]

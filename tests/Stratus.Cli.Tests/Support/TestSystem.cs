@@ -66,6 +66,21 @@ internal sealed class TestSystem : IAsyncDisposable
     public Task<(int Exit, TestInteraction Output)> RunWithTokenAsync(string token, params string[] args) => CliRunner.RunAsync(
         [.. args, "--server", ControlPlane.Address.ToString(), "--gateway", Gateway.Address.ToString(), "--token", token, "--config", Path.Combine(Data, "no-config.json")]);
 
+    /// <summary>Waits until the gateway itself answers the deployment (it follows the route table a moment after the control plane has it).</summary>
+    public async Task WaitForGatewayAsync(string deployment)
+    {
+        var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"));
+        using var http = new HttpClient { BaseAddress = Gateway.Address };
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () =>
+            {
+                using var response = await http.PostAsync($"v2/models/{deployment}/infer", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+                return response.IsSuccessStatusCode;
+            },
+            $"the gateway answers {deployment}",
+            seconds: 30);
+    }
+
     /// <summary>
     /// Steady load: <paramref name="callers"/> callers sending the sample request to a deployment through the gateway
     /// until stopped (at most 10,000 each); a non-2xx answer or a failed connection counts as a failure.
