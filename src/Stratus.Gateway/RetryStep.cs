@@ -183,27 +183,23 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
     /// </summary>
     private static IReadOnlyList<DestinationState> Current(Route? route, IReadOnlyList<DestinationState> available)
     {
-        if (route is null || available.All(d => Named(route, d)))
+        if (route is null)
         {
             return available;
         }
 
-        var named = available.Where(d => Named(route, d)).ToList();
-        return named.Count > 0 ? named : available;
-
-        static bool Named(Route route, DestinationState destination)
+        // The route's replica ids, made once per table (each table brings new Route objects).
+        var names = RouteNames.GetValue(route, r => r.Endpoints.Select(e => e.ReplicaId).ToHashSet(StringComparer.Ordinal));
+        if (available.All(d => names.Contains(d.DestinationId)))
         {
-            foreach (var endpoint in route.Endpoints)
-            {
-                if (endpoint.ReplicaId == destination.DestinationId)
-                {
-                    return true;
-                }
-            }
-
-            return false;
+            return available;
         }
+
+        var named = available.Where(d => names.Contains(d.DestinationId)).ToList();
+        return named.Count > 0 ? named : available;
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Route, HashSet<string>> RouteNames = new();
 
     private static async Task<bool> PlainAttemptAsync(Func<Task> next)
     {

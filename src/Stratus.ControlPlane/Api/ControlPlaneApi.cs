@@ -107,12 +107,7 @@ public static class ControlPlaneApi
 
             try
             {
-                var added = await services.Models.AddSamplesAsync(found, samples, "api", context.RequestAborted);
-                if (added > 0)
-                {
-                    await services.Audit.AppendAsync(actor, "model.samples", $"{name}/{version}", null, JsonSerializer.Serialize(new { added, source = "api" }, Json), context.RequestAborted);
-                }
-
+                await StoreSamplesAsync(services, found, samples, "api", actor, deployment: null, context.RequestAborted);
                 return Results.Json(await services.Models.GetAsync(name, version, context.RequestAborted), Json);
             }
             catch (ModelRejectedException e)
@@ -962,16 +957,25 @@ public static class ControlPlaneApi
 
         try
         {
-            if (await services.Models.AddSamplesAsync(version, samples, "spec", cancellationToken) is var added and > 0)
-            {
-                await services.Audit.AppendAsync(actor, "model.samples", $"{version.Name}/{version.Version}", null, JsonSerializer.Serialize(new { added, source = "spec", deployment }, Json), cancellationToken);
-            }
-
+            await StoreSamplesAsync(services, version, samples, "spec", actor, deployment, cancellationToken);
             return null;
         }
         catch (ModelRejectedException e)
         {
             return Problem(StatusCodes.Status400BadRequest, "invalid deployment", $"probes: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Stores samples with a version (those it has are skipped) and audits the new ones as <c>model.samples</c>;
+    /// <see cref="ModelRejectedException"/> when one does not fit or there is no room for them.
+    /// </summary>
+    private static async Task StoreSamplesAsync(ControlPlaneServices services, ModelVersion version, IReadOnlyList<string> samples, string source, string actor, string? deployment, CancellationToken cancellationToken)
+    {
+        if (await services.Models.AddSamplesAsync(version, samples, source, cancellationToken) is var added and > 0)
+        {
+            var after = deployment is null ? JsonSerializer.Serialize(new { added, source }, Json) : JsonSerializer.Serialize(new { added, source, deployment }, Json);
+            await services.Audit.AppendAsync(actor, "model.samples", $"{version.Name}/{version.Version}", null, after, cancellationToken);
         }
     }
 

@@ -64,6 +64,12 @@ public sealed class BlockList(TimeProvider time)
     /// <summary>The blocks in force that the planner must honour for one deployment: the clouds' own and its own.</summary>
     public IReadOnlyList<Block> ActiveFor(string deployment) => Where(b => b.Deployment is null || b.Deployment == deployment);
 
+    /// <summary>Whether the deployment is backed off somewhere for its own faults now.</summary>
+    public bool BacksOff(string deployment) => Where(b => b.Deployment == deployment).Count > 0;
+
+    /// <summary>The deployments backed off somewhere for their own faults now.</summary>
+    public IReadOnlyList<string> BackedOff() => [.. Where(b => b.Deployment is not null).Select(b => b.Deployment!).Distinct(StringComparer.Ordinal)];
+
     /// <summary>The clouds' own blocks in force, which hold back every deployment.</summary>
     public IReadOnlyList<Block> CloudBlocks() => Where(b => b.Deployment is null);
 

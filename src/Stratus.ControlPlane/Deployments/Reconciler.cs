@@ -142,7 +142,7 @@ public sealed partial class Reconciler(
             }
         }
 
-        foreach (var gone in _blocks.Active().Select(b => b.Deployment).OfType<string>().Distinct().Where(d => !deployments.ContainsKey(d)).ToList())
+        foreach (var gone in _blocks.BackedOff().Where(d => !deployments.ContainsKey(d)))
         {
             _blocks.ClearDeployment(gone);
         }
@@ -151,7 +151,7 @@ public sealed partial class Reconciler(
         // planning is one deployment at a time (each sees the capacity the others hold or are launching into),
         // launching is not. Deployments backed off for their own faults plan last.
         await Task.WhenAll(deployments.Values
-            .OrderBy(d => _blocks.ActiveFor(d.Name).Any(b => b.Deployment == d.Name))
+            .OrderBy(d => _blocks.BacksOff(d.Name))
             .ThenBy(d => d.Name, StringComparer.Ordinal)
             .Select(deployment => PlaceAsync(deployment, records, running, now, cancellationToken)));
 
@@ -230,7 +230,7 @@ public sealed partial class Reconciler(
         var spec = new PlacementSpec(deployment.Placement, replicas, deployment.Shape);
 
         // A deployment already backed off for its own faults gets one try per pass, not a burst of them.
-        var attempts = _blocks.ActiveFor(deployment.Name).Any(b => b.Deployment == deployment.Name) ? 1 : PlacementAttempts;
+        var attempts = _blocks.BacksOff(deployment.Name) ? 1 : PlacementAttempts;
         for (var attempt = 0; attempt < attempts; attempt++)
         {
             var mine = running.Values

@@ -93,21 +93,8 @@ public sealed partial class RolloutController(
     {
         var weight = rollout.Steps[Math.Clamp(rollout.Step, 0, rollout.Steps.Count - 1)];
         TrafficSplit[] wanted = [new(rollout.FromVersion, 100 - weight), new(rollout.ToVersion, weight, rollout.Replicas)];
-        if (!d.Traffic.SequenceEqual(wanted) || canaryReady == 0)
+        if (await InStepAsync(rollout, d, wanted, canaryReady > 0, canaryReady == 0 ? $"starting version {rollout.ToVersion} at {weight}%" : rollout.Reason, "rollout.weight", now, cancellationToken) is not { } gateway)
         {
-            // The step's clock starts once the canary takes its share.
-            if (!d.Traffic.SequenceEqual(wanted))
-            {
-                await SetAsync(d, d with { Traffic = wanted }, "rollout.weight", cancellationToken);
-            }
-
-            await store.PutRolloutAsync(rollout with { StepStartedAt = now, Reason = canaryReady == 0 ? $"starting version {rollout.ToVersion} at {weight}%" : rollout.Reason }, cancellationToken);
-            return;
-        }
-
-        if (load is null)
-        {
-            await store.PutRolloutAsync(rollout with { Reason = "no load data from a gateway in this process: promote or roll back by hand" }, cancellationToken);
             return;
         }
 
@@ -125,9 +112,9 @@ public sealed partial class RolloutController(
             policy,
             rollout.Step,
             now - rollout.StepStartedAt,
-            load.ResultsSince(d.Name, rollout.FromVersion, rollout.StepStartedAt),
-            load.ResultsSince(d.Name, rollout.ToVersion, rollout.StepStartedAt),
-            load.ResultsByCloudSince(d.Name, rollout.ToVersion, rollout.StepStartedAt));
+            gateway.ResultsSince(d.Name, rollout.FromVersion, rollout.StepStartedAt),
+            gateway.ResultsSince(d.Name, rollout.ToVersion, rollout.StepStartedAt),
+            gateway.ResultsByCloudSince(d.Name, rollout.ToVersion, rollout.StepStartedAt));
         switch (verdict.Action)
         {
             case CanaryAction.Wait:
@@ -154,20 +141,8 @@ public sealed partial class RolloutController(
     private async Task ShadowAsync(Rollout rollout, Deployment d, int shadowReady, DateTimeOffset now, CancellationToken cancellationToken)
     {
         TrafficSplit[] staged = [new(rollout.FromVersion, 100), new(rollout.ToVersion, 0, rollout.Replicas) { Mirror = rollout.Mirror }];
-        if (!d.Traffic.SequenceEqual(staged) || shadowReady < rollout.Replicas)
+        if (await InStepAsync(rollout, d, staged, shadowReady >= rollout.Replicas, $"starting {rollout.Replicas} shadow replica(s) of version {rollout.ToVersion}", "rollout.stage", now, cancellationToken) is not { } gateway)
         {
-            if (!d.Traffic.SequenceEqual(staged))
-            {
-                await SetAsync(d, d with { Traffic = staged }, "rollout.stage", cancellationToken);
-            }
-
-            await store.PutRolloutAsync(rollout with { StepStartedAt = now, Reason = $"starting {rollout.Replicas} shadow replica(s) of version {rollout.ToVersion}" }, cancellationToken);
-            return;
-        }
-
-        if (load is null)
-        {
-            await store.PutRolloutAsync(rollout with { Reason = "no load data from a gateway in this process: promote or roll back by hand" }, cancellationToken);
             return;
         }
 
@@ -180,7 +155,7 @@ public sealed partial class RolloutController(
             RelativeTolerance = rollout.Mirror.RelativeTolerance,
             MinArgmaxAgreement = rollout.MinArgmaxAgreement,
         };
-        var summary = load.Shadows.Since(d.Name, rollout.ToVersion, rollout.StepStartedAt);
+        var summary = gateway.Shadows.Since(d.Name, rollout.ToVersion, rollout.StepStartedAt);
         var verdict = ShadowAnalysis.Judge(policy, now - rollout.StepStartedAt, summary);
         var report = ShadowAnalysis.Describe(summary);
         rollout = rollout with { Report = report };
@@ -193,14 +168,41 @@ public sealed partial class RolloutController(
                 await audit.AppendAsync("rollout", "rollout.shadow", d.Name, null, JsonSerializer.Serialize(new { version = rollout.ToVersion, verdict = "promote", verdict.Reason, report }), cancellationToken);
                 await SetAsync(d, d with { ModelVersion = rollout.ToVersion, Traffic = [], Replicas = rollout.Replicas }, "rollout.promote", cancellationToken);
                 await FinishAsync(rollout, RolloutState.Promoted, verdict.Reason, cancellationToken);
-                load.Shadows.Clear(d.Name, rollout.ToVersion);
+                gateway.Shadows.Clear(d.Name, rollout.ToVersion);
                 break;
             case ShadowAction.RollBack:
                 await audit.AppendAsync("rollout", "rollout.shadow", d.Name, null, JsonSerializer.Serialize(new { version = rollout.ToVersion, verdict = "rollback", verdict.Reason, report }), cancellationToken);
                 await RollBackAsync(rollout, d, verdict.Reason, cancellationToken);
-                load.Shadows.Clear(d.Name, rollout.ToVersion);
+                gateway.Shadows.Clear(d.Name, rollout.ToVersion);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Puts the deployment's traffic in the rollout's split and, until the new version is <paramref name="ready"/> in
+    /// it, holds the step's clock at now with <paramref name="waiting"/> as the reason; true once the analysis may
+    /// judge: then the gateway's load data to judge by, otherwise null.
+    /// </summary>
+    private async Task<DeploymentLoad?> InStepAsync(Rollout rollout, Deployment d, TrafficSplit[] wanted, bool ready, string waiting, string action, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var split = d.Traffic.SequenceEqual(wanted);
+        if (!split || !ready)
+        {
+            if (!split)
+            {
+                await SetAsync(d, d with { Traffic = wanted }, action, cancellationToken);
+            }
+
+            await store.PutRolloutAsync(rollout with { StepStartedAt = now, Reason = waiting }, cancellationToken);
+            return null;
+        }
+
+        if (load is null)
+        {
+            await store.PutRolloutAsync(rollout with { Reason = "no load data from a gateway in this process: promote or roll back by hand" }, cancellationToken);
+        }
+
+        return load;
     }
 
     /// <summary>promote, pause, resume or rollback, by hand.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Stratus.ControlPlane.Registry;
 using Stratus.Core.Models;
+using Stratus.Core.Rollouts;
 
 namespace Stratus.ControlPlane.Deployments.Consistency;
 
@@ -142,7 +143,7 @@ public sealed class ConsistencyChecker(IProbeReferenceStore references, HttpMess
                 {
                     return (Flatten(body), null, null);
                 }
-                catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+                catch (FormatException e)
                 {
                     return (null, null, $"its answer is not a v2 response: {e.Message}");
                 }
@@ -221,46 +222,9 @@ public sealed class ConsistencyChecker(IProbeReferenceStore references, HttpMess
             : string.Create(CultureInfo.InvariantCulture, $"largest difference {largest:G4} over the {shared.Count} probes");
     }
 
-    /// <summary>Every output's numbers in order (booleans as 0/1, strings by length), for comparison.</summary>
-    private static double[] Flatten(string body)
-    {
-        using var document = JsonDocument.Parse(body);
-        var values = new List<double>();
-        foreach (var output in document.RootElement.GetProperty("outputs").EnumerateArray().OrderBy(o => o.GetProperty("name").GetString(), StringComparer.Ordinal))
-        {
-            Add(output.GetProperty("data"), values);
-        }
-
-        return [.. values];
-    }
-
-    private static void Add(JsonElement data, List<double> values)
-    {
-        foreach (var value in data.EnumerateArray())
-        {
-            switch (value.ValueKind)
-            {
-                case JsonValueKind.Array:
-                    Add(value, values);
-                    break;
-                case JsonValueKind.Number:
-                    values.Add(value.GetDouble());
-                    break;
-                case JsonValueKind.True:
-                    values.Add(1);
-                    break;
-                case JsonValueKind.False:
-                    values.Add(0);
-                    break;
-                case JsonValueKind.String:
-                    values.Add(value.GetString()!.Length);
-                    break;
-                default:
-                    values.Add(double.NaN);
-                    break;
-            }
-        }
-    }
+    /// <summary>Every output's numbers (booleans as 0/1, strings by length), outputs in name order, for comparison.</summary>
+    private static double[] Flatten(string body) =>
+        [.. InferenceResponseReader.Read(Encoding.UTF8.GetBytes(body), headerLength: null).OrderBy(o => o.Name, StringComparer.Ordinal).SelectMany(o => o.Values)];
 
     public void Dispose() => _http.Dispose();
 }
