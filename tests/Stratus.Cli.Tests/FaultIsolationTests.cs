@@ -51,12 +51,21 @@ public sealed class FaultIsolationTests(ITestOutputHelper output) : SystemTest
         var (exit, clouds) = await Platform.RunAsync("cloud", "list", "-o", "json");
         Assert.Equal(0, exit);
         Assert.All(JsonDocument.Parse(clouds.Output).RootElement.EnumerateArray(), c => Assert.Empty(c.GetProperty("blocked").EnumerateArray()));
-        var noisy = await Client.GetDeploymentAsync("noisy");
-        Assert.All(noisy.Placement!.Blocked, b => Assert.Equal("noisy", b.Deployment));
-        Assert.Contains(noisy.Placement.Blocked, b => b.Reason.Contains("failed the consistency check: its answers differ", StringComparison.Ordinal));
-        var (getExit, shown) = await Platform.RunAsync("deployment", "get", "noisy");
-        Assert.Equal(0, getExit);
-        Assert.Contains("blocked: deployment noisy in", shown.ConsoleText, StringComparison.Ordinal);
+        // Its blocks come and go with their backoff (each retry fails again): awaited, not caught at one instant.
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () => (await Client.GetDeploymentAsync("noisy")).Placement?.Blocked is { Count: > 0 } blocked &&
+                blocked.All(b => b.Deployment == "noisy") &&
+                blocked.Any(b => b.Reason.Contains("failed the consistency check: its answers differ", StringComparison.Ordinal)),
+            "the failing deployment shows its own blocks, for its failed consistency check",
+            seconds: 60);
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () =>
+            {
+                var (getExit, shown) = await Platform.RunAsync("deployment", "get", "noisy");
+                return getExit == 0 && shown.ConsoleText.Contains("blocked: deployment noisy in", StringComparison.Ordinal);
+            },
+            "deployment get shows the failing deployment's blocks",
+            seconds: 60);
 
         // A killed replica of the healthy deployment comes back at once, in the same cloud.
         var killed = System.Diagnostics.Stopwatch.GetTimestamp();
