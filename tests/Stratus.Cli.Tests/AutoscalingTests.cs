@@ -36,7 +36,7 @@ public sealed class AutoscalingTests(ITestOutputHelper output) : SystemTest
         using var http = new HttpClient { BaseAddress = Platform.Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
         async Task Caller()
         {
-            for (var i = 0; i < 2_000 && !stop.IsCancellationRequested; i++)
+            for (var begun = Stopwatch.GetTimestamp(); Stratus.Testing.LoadBound.GoesOn(begun, stop.Token);)
             {
                 using var response = await http.PostAsync("v2/models/auto/infer", new StringContent(body, Encoding.UTF8, "application/json"), CancellationToken.None);
                 if (response.IsSuccessStatusCode)

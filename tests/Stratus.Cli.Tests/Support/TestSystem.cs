@@ -103,7 +103,7 @@ internal sealed class TestSystem : IAsyncDisposable
         using var http = new HttpClient { BaseAddress = Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
         async Task Caller()
         {
-            for (var i = 0; i < 10_000 && !stop.IsCancellationRequested; i++)
+            for (var begun = System.Diagnostics.Stopwatch.GetTimestamp(); Stratus.Testing.LoadBound.GoesOn(begun, stop);)
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
