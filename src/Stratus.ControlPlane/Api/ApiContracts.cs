@@ -1,6 +1,7 @@
-using Stratus.Core.Placement;
-using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Deployments.Reconciliation;
 using Stratus.ControlPlane.Registry;
+using Stratus.Core.Deployments;
+using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Api;
 

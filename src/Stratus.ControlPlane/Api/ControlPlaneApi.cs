@@ -6,15 +6,17 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
-using Stratus.ControlPlane.Audit;
 using Stratus.ControlPlane.Auth;
-using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Deployments.Reconciliation;
+using Stratus.ControlPlane.Deployments.Rollouts;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Audit;
 using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
 using Stratus.Core.Placement;
 using Stratus.Core.Routing;
 
@@ -25,7 +27,7 @@ public sealed record ControlPlaneServices(
     ITokenStore Tokens,
     IAuditLog Audit,
     ModelRegistry Models,
-    IDeploymentStore Deployments,
+    IDeploymentStateStore Deployments,
     RouteTablePublisher Routes,
     Action TriggerReconcile,
     IReadOnlyList<CloudSpec>? Clouds = null,

@@ -7,15 +7,14 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Stratus.ControlPlane.Api;
-using Stratus.ControlPlane.Audit;
-using Stratus.ControlPlane.Auth;
-using Stratus.ControlPlane.Deployments;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
 using Stratus.Core.Routing;
 
 namespace Stratus.ControlPlane.Tests.Api;

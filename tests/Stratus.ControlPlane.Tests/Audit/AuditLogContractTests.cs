@@ -1,4 +1,4 @@
-using Stratus.ControlPlane.Audit;
+using Stratus.ControlPlane.Store;
 
 namespace Stratus.ControlPlane.Tests.Audit;
 

@@ -1,4 +1,5 @@
-using Stratus.ControlPlane.Audit;
+using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 
 namespace Stratus.ControlPlane.Tests.Audit;

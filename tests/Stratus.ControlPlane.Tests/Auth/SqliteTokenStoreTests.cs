@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Stratus.ControlPlane.Auth;
+using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Auth;
 
@@ -39,7 +40,7 @@ public sealed class SqliteTokenStoreTests : TokenStoreContractTests
     {
         var created = await Tokens.CreateAsync(Role.Deployer, "deployer");
 
-        var reopened = new SqliteTokenStore(await Stratus.ControlPlane.Store.SqliteDatabase.OpenAsync(_temp.Database.Path), TimeProvider.System);
+        var reopened = new SqliteTokenStore(await Stratus.ControlPlane.Store.Sqlite.SqliteDatabase.OpenAsync(_temp.Database.Path), TimeProvider.System);
 
         Assert.Equal(Role.Deployer, (await reopened.AuthenticateAsync(created.Secret))?.Role);
     }

@@ -1,4 +1,4 @@
-using Stratus.ControlPlane.Auth;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Auth;
 
 namespace Stratus.ControlPlane.Tests.Auth;

@@ -1,4 +1,4 @@
-using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Deployments.Reconciliation;
 using Stratus.ControlPlane.Providers;
 using Stratus.Core.Clouds;
 using Stratus.Core.Placement;

@@ -1,14 +1,16 @@
-using Stratus.ControlPlane.Deployments;
+using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.Core.Deployments;
 
 namespace Stratus.ControlPlane.Tests.Deployments;
 
 /// <summary>What every deployment store must do; each store's tests subclass this.</summary>
 public abstract class DeploymentStoreContractTests : IAsyncLifetime
 {
-    protected IDeploymentStore Store { get; private set; } = null!;
+    protected IDeploymentStateStore Store { get; private set; } = null!;
 
-    protected abstract Task<IDeploymentStore> CreateAsync();
+    protected abstract Task<IDeploymentStateStore> CreateAsync();
 
     public async Task InitializeAsync() => Store = await CreateAsync();
 
@@ -165,7 +167,7 @@ public sealed class SqliteDeploymentStoreTests : DeploymentStoreContractTests
 {
     private TempDatabase _temp = null!;
 
-    protected override async Task<IDeploymentStore> CreateAsync()
+    protected override async Task<IDeploymentStateStore> CreateAsync()
     {
         _temp = await TempDatabase.CreateAsync();
         return new SqliteDeploymentStore(_temp.Database, TimeProvider.System);

@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Stratus.ControlPlane.Deployments;
 using Stratus.ControlPlane.Deployments.Consistency;
+using Stratus.ControlPlane.Deployments.Reconciliation;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
 using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Tests.Deployments;

@@ -212,7 +212,7 @@ public sealed class ModelRegistryTests : IAsyncLifetime
     {
         var pushed = await PushAsync("credit-risk", "credit-risk.onnx");
 
-        var reopened = new ModelRegistry(await Stratus.ControlPlane.Store.SqliteDatabase.OpenAsync(_temp.Database.Path), _content, TimeProvider.System);
+        var reopened = new ModelRegistry(await Stratus.ControlPlane.Store.Sqlite.SqliteDatabase.OpenAsync(_temp.Database.Path), _content, TimeProvider.System);
 
         var found = await reopened.GetAsync("credit-risk", 1);
         Assert.NotNull(found);

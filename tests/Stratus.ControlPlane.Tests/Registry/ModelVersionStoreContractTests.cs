@@ -1,4 +1,6 @@
 using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Models;
 

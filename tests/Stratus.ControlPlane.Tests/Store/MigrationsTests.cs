@@ -1,4 +1,4 @@
-using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Sqlite;
 
 namespace Stratus.ControlPlane.Tests.Store;
 
@@ -10,7 +10,7 @@ public sealed class MigrationsTests
         await using var temp = await TempDatabase.CreateAsync();
         await using var connection = await temp.Database.ConnectAsync();
 
-        Assert.Equal(Migrations.LatestVersion, await Migrations.CurrentVersionAsync(connection, CancellationToken.None));
+        Assert.Equal(SqliteMigrations.LatestVersion, await SqliteMigrations.CurrentVersionAsync(connection, CancellationToken.None));
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode;";
         Assert.Equal("wal", await command.ExecuteScalarAsync());
@@ -26,14 +26,14 @@ public sealed class MigrationsTests
         await using var connection = await temp.Database.ConnectAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM schema_migrations;";
-        Assert.Equal((long)Migrations.All.Count, await command.ExecuteScalarAsync());
+        Assert.Equal((long)SqliteMigrations.All.Count, await command.ExecuteScalarAsync());
     }
 
     [Fact]
     public async Task Open_DatabaseFromANewerStratus_IsRefused()
     {
         await using var temp = await TempDatabase.CreateAsync();
-        await temp.ExecuteAsync($"INSERT INTO schema_migrations VALUES ({Migrations.LatestVersion + 1}, 'future', '2030-01-01');");
+        await temp.ExecuteAsync($"INSERT INTO schema_migrations VALUES ({SqliteMigrations.LatestVersion + 1}, 'future', '2030-01-01');");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SqliteDatabase.OpenAsync(temp.Database.Path));
 
@@ -43,7 +43,7 @@ public sealed class MigrationsTests
     [Fact]
     public void All_VersionsAreIncreasingAndUnique()
     {
-        Assert.Equal(Migrations.All.Select(m => m.Version).Order(), Migrations.All.Select(m => m.Version));
-        Assert.Equal(Migrations.All.Count, Migrations.All.Select(m => m.Version).Distinct().Count());
+        Assert.Equal(SqliteMigrations.All.Select(m => m.Version).Order(), SqliteMigrations.All.Select(m => m.Version));
+        Assert.Equal(SqliteMigrations.All.Count, SqliteMigrations.All.Select(m => m.Version).Distinct().Count());
     }
 }

@@ -1,5 +1,5 @@
 using Microsoft.Data.Sqlite;
-using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Sqlite;
 
 namespace Stratus.ControlPlane.Tests.Store;
 

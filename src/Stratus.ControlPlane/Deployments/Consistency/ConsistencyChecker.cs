@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Models;
 using Stratus.Core.Rollouts;
 

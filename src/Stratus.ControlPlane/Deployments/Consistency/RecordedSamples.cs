@@ -1,7 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using Stratus.ControlPlane.Audit;
 using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Store;
+using Stratus.Core.Deployments;
 using Stratus.Core.Routing;
 
 namespace Stratus.ControlPlane.Deployments.Consistency;
@@ -12,7 +13,7 @@ namespace Stratus.ControlPlane.Deployments.Consistency;
 /// like any sample. Later replicas of the version are then checked on real traffic. Nothing is kept for a
 /// deployment that did not opt in, whatever a gateway sends.
 /// </summary>
-public sealed class RecordedSamples(IDeploymentStore deployments, ModelRegistry registry, IAuditLog audit) : IRequestSampleSink
+public sealed class RecordedSamples(IDeploymentStateStore deployments, ModelRegistry registry, IAuditLog audit) : IRequestSampleSink
 {
     public const string Source = "gateway";
 

@@ -1,6 +1,6 @@
 using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Registry;
-using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Inference.Server;
 using Stratus.Testing;

@@ -1,10 +1,10 @@
 using System.Text;
-using Stratus.ControlPlane.Audit;
-using Stratus.ControlPlane.Deployments;
 using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.ControlPlane.Tests.Support;
+using Stratus.Core.Deployments;
 using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Deployments.Consistency;

@@ -1,11 +1,7 @@
+using Stratus.ControlPlane.Auth;
 using Stratus.Core.Auth;
 
-namespace Stratus.ControlPlane.Auth;
-
-public sealed record TokenInfo(string Id, Role Role, string Description, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
-
-/// <summary>A new token: its record and the secret, which is shown this once and never stored.</summary>
-public sealed record CreatedToken(TokenInfo Info, string Secret);
+namespace Stratus.ControlPlane.Store;
 
 /// <summary>Bearer tokens for the control-plane API, stored as hashes.</summary>
 public interface ITokenStore

@@ -1,6 +1,6 @@
 using Stratus.Core.Audit;
 
-namespace Stratus.ControlPlane.Audit;
+namespace Stratus.ControlPlane.Store;
 
 /// <summary>The append-only, hash-chained record of every change. Stores implement it; the chain rules live in Core.</summary>
 public interface IAuditLog

@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Stratus.ControlPlane.Audit;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
 using Stratus.Core.Scaling;
 
-namespace Stratus.ControlPlane.Deployments;
+namespace Stratus.ControlPlane.Deployments.Autoscaling;
 
 /// <summary>
 /// Once a period, samples each autoscaled deployment's load (requests in flight and completed, as the gateway counts
@@ -12,7 +13,7 @@ namespace Stratus.ControlPlane.Deployments;
 /// desired state (audited as <c>deployment.autoscale</c> with the reason); the reconciler then acts, placing new
 /// replicas where the planner says. The last decision per deployment is kept for the API.
 /// </summary>
-public sealed partial class AutoscalerLoop(IDeploymentStore store, IAuditLog audit, DeploymentLoad load, IReadOnlyList<CloudSpec> clouds, Action trigger, TimeProvider time, ILogger logger)
+public sealed partial class AutoscalerLoop(IDeploymentStateStore store, IAuditLog audit, DeploymentLoad load, IReadOnlyList<CloudSpec> clouds, Action trigger, TimeProvider time, ILogger logger)
 {
     private readonly Dictionary<string, List<LoadSample>> _samples = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AutoscalerState> _states = new(StringComparer.Ordinal);

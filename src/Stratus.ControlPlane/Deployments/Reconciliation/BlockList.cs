@@ -3,7 +3,7 @@ using Stratus.ControlPlane.Providers;
 using Stratus.Core.Clouds;
 using Stratus.Core.Placement;
 
-namespace Stratus.ControlPlane.Deployments;
+namespace Stratus.ControlPlane.Deployments.Reconciliation;
 
 /// <summary>
 /// Locations the planner adds no replicas to after a launch failed there, each at the scope of its cause: the cloud's

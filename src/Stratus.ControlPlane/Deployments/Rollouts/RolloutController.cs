@@ -1,11 +1,12 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Stratus.ControlPlane.Audit;
 using Stratus.ControlPlane.Deployments.Consistency;
+using Stratus.ControlPlane.Store;
+using Stratus.Core.Deployments;
 using Stratus.Core.Rollouts;
 using Stratus.Core.Scaling;
 
-namespace Stratus.ControlPlane.Deployments;
+namespace Stratus.ControlPlane.Deployments.Rollouts;
 
 /// <summary>
 /// Drives rollouts, once a period, by writing desired state only (the reconciler and the gateways do the rest):
@@ -22,7 +23,7 @@ namespace Stratus.ControlPlane.Deployments;
 /// Promote, pause, resume and roll back are also available by hand. Every change is audited.
 /// </summary>
 public sealed partial class RolloutController(
-    IDeploymentStore store,
+    IDeploymentStateStore store,
     IAuditLog audit,
     DeploymentLoad? load,
     Action trigger,

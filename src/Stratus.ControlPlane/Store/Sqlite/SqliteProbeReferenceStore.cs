@@ -1,29 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Deployments.Consistency;
 
-namespace Stratus.ControlPlane.Deployments.Consistency;
-
-/// <summary>
-/// The first answer a replica of one model file gave to one probe: its numbers, or that the model rejected the probe
-/// as input it cannot take (with the model's reason). Every later replica of the same file must give the same.
-/// </summary>
-public sealed record ProbeReference(bool Answered, double[]? Answer, string? Detail, string Replica);
-
-/// <summary>
-/// Reference answers per model file (SHA-256) and probe (SHA-256), kept durably so that a restarted control plane
-/// checks new and adopted replicas against the same answers. The first reference written wins, atomically, even
-/// when several replicas of one file are checked at once.
-/// </summary>
-public interface IProbeReferenceStore
-{
-    /// <summary>Stores <paramref name="candidate"/> unless the probe has a reference already; returns the one in force.</summary>
-    Task<ProbeReference> SetIfAbsentAsync(string modelSha256, string probeSha256, ProbeReference candidate, CancellationToken cancellationToken = default);
-
-    /// <summary>Every reference of a model file, by probe SHA-256.</summary>
-    Task<IReadOnlyDictionary<string, ProbeReference>> ListAsync(string modelSha256, CancellationToken cancellationToken = default);
-}
+namespace Stratus.ControlPlane.Store.Sqlite;
 
 /// <summary>Probe references in the SQLite file.</summary>
 public sealed class SqliteProbeReferenceStore(SqliteDatabase database, TimeProvider time) : IProbeReferenceStore

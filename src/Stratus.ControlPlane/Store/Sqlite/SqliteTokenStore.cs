@@ -1,9 +1,9 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Auth;
 using Stratus.Core.Auth;
 
-namespace Stratus.ControlPlane.Auth;
+namespace Stratus.ControlPlane.Store.Sqlite;
 
 public sealed class SqliteTokenStore(SqliteDatabase database, TimeProvider time) : ITokenStore
 {

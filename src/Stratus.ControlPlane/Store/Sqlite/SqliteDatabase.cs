@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Stratus.ControlPlane.Store;
+namespace Stratus.ControlPlane.Store.Sqlite;
 
 /// <summary>
 /// The control plane's SQLite file: WAL so readers never block the writer, <c>synchronous=FULL</c> so a change is
@@ -32,7 +32,7 @@ public sealed class SqliteDatabase
         await using (var connection = await database.ConnectAsync(cancellationToken))
         {
             await Execute(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
-            await Migrations.ApplyAsync(connection, cancellationToken);
+            await SqliteMigrations.ApplyAsync(connection, cancellationToken);
         }
 
         return database;

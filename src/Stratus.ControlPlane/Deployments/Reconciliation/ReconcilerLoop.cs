@@ -1,14 +1,16 @@
 using Microsoft.Extensions.Logging;
 using Stratus.ControlPlane.Routing;
+using Stratus.ControlPlane.Store;
+using Stratus.Core.Deployments;
 using Stratus.Core.Routing;
 
-namespace Stratus.ControlPlane.Deployments;
+namespace Stratus.ControlPlane.Deployments.Reconciliation;
 
 /// <summary>
 /// Runs reconciler passes one at a time: on every trigger (a change was written) and on a period (the world
 /// changed by itself: a replica died), publishing the route table from the store after each pass.
 /// </summary>
-public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger, IReadOnlyDictionary<string, string>? regions = null) : IDisposable
+public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentStateStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger, IReadOnlyDictionary<string, string>? regions = null) : IDisposable
 {
     private readonly SemaphoreSlim _trigger = new(0, 1);
 

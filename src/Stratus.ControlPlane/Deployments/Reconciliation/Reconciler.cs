@@ -3,14 +3,15 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Stratus.ControlPlane.Audit;
 using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
 using Stratus.Core.Placement;
 
-namespace Stratus.ControlPlane.Deployments;
+namespace Stratus.ControlPlane.Deployments.Reconciliation;
 
 /// <summary>
 /// Makes the running replicas match the deployments, level-triggered: each pass looks at what the providers say runs
@@ -39,7 +40,7 @@ namespace Stratus.ControlPlane.Deployments;
 // Its one semaphore never allocates a wait handle (only WaitAsync is used), so there is nothing to dispose.
 #pragma warning disable CA1001
 public sealed partial class Reconciler(
-    IDeploymentStore store,
+    IDeploymentStateStore store,
     ModelRegistry registry,
     IReadOnlyDictionary<string, ICloudProvider> providers,
     IReadOnlyList<CloudSpec> clouds,

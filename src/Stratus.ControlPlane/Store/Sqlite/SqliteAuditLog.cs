@@ -1,9 +1,8 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Stratus.ControlPlane.Store;
 using Stratus.Core.Audit;
 
-namespace Stratus.ControlPlane.Audit;
+namespace Stratus.ControlPlane.Store.Sqlite;
 
 public sealed class SqliteAuditLog(SqliteDatabase database, TimeProvider time) : IAuditLog
 {

@@ -1,13 +1,13 @@
 using Microsoft.Data.Sqlite;
 
-namespace Stratus.ControlPlane.Store;
+namespace Stratus.ControlPlane.Store.Sqlite;
 
 /// <summary>
 /// Versioned schema changes, applied in order, each in its own transaction with its record in
 /// <c>schema_migrations</c>, so a crash mid-way leaves the schema at a known version. A database written by a
 /// newer Stratus (a version this binary does not know) is refused rather than guessed at.
 /// </summary>
-public static class Migrations
+public static class SqliteMigrations
 {
     public sealed record Migration(int Version, string Name, string Sql);
 
