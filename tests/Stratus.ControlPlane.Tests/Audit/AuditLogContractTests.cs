@@ -1,17 +1,12 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Tests.Store;
 
 namespace Stratus.ControlPlane.Tests.Audit;
 
 /// <summary>What every audit log store must do; each store's tests subclass this.</summary>
-public abstract class AuditLogContractTests : IAsyncLifetime
+public abstract class AuditLogContractTests : StoreContractTests<IAuditLog>
 {
-    protected IAuditLog Log { get; private set; } = null!;
-
-    protected abstract Task<IAuditLog> CreateAsync();
-
-    public async Task InitializeAsync() => Log = await CreateAsync();
-
-    public abstract Task DisposeAsync();
+    protected IAuditLog Log => Store;
 
     [Fact]
     public async Task Append_NumbersEntriesAndChainsThem()

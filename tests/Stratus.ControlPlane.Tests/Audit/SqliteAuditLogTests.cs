@@ -8,13 +8,11 @@ public sealed class SqliteAuditLogTests : AuditLogContractTests
 {
     private TempDatabase _temp = null!;
 
-    protected override async Task<IAuditLog> CreateAsync()
+    protected override async Task<(IAuditLog, IAsyncDisposable)> CreateAsync()
     {
         _temp = await TempDatabase.CreateAsync();
-        return new SqliteAuditLog(_temp.Database, TimeProvider.System);
+        return (new SqliteAuditLog(_temp.Database, TimeProvider.System), _temp);
     }
-
-    public override async Task DisposeAsync() => await _temp.DisposeAsync();
 
     private async Task AppendThreeAsync()
     {

@@ -11,13 +11,11 @@ public sealed class SqliteTokenStoreTests : TokenStoreContractTests
 {
     private TempDatabase _temp = null!;
 
-    protected override async Task<ITokenStore> CreateAsync()
+    protected override async Task<(ITokenStore, IAsyncDisposable)> CreateAsync()
     {
         _temp = await TempDatabase.CreateAsync();
-        return new SqliteTokenStore(_temp.Database, TimeProvider.System);
+        return (new SqliteTokenStore(_temp.Database, TimeProvider.System), _temp);
     }
-
-    public override async Task DisposeAsync() => await _temp.DisposeAsync();
 
     [Fact]
     public async Task Create_NeverWritesTheSecretToDisk()

@@ -1,18 +1,13 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Auth;
 
 namespace Stratus.ControlPlane.Tests.Auth;
 
 /// <summary>What every token store must do; each store's tests subclass this.</summary>
-public abstract class TokenStoreContractTests : IAsyncLifetime
+public abstract class TokenStoreContractTests : StoreContractTests<ITokenStore>
 {
-    protected ITokenStore Tokens { get; private set; } = null!;
-
-    protected abstract Task<ITokenStore> CreateAsync();
-
-    public async Task InitializeAsync() => Tokens = await CreateAsync();
-
-    public abstract Task DisposeAsync();
+    protected ITokenStore Tokens => Store;
 
     [Fact]
     public async Task Authenticate_TheSecretJustCreated_GivesItsRole()

@@ -6,16 +6,8 @@ using Stratus.Core.Deployments;
 namespace Stratus.ControlPlane.Tests.Deployments;
 
 /// <summary>What every deployment store must do; each store's tests subclass this.</summary>
-public abstract class DeploymentStoreContractTests : IAsyncLifetime
+public abstract class DeploymentStoreContractTests : StoreContractTests<IDeploymentStateStore>
 {
-    protected IDeploymentStateStore Store { get; private set; } = null!;
-
-    protected abstract Task<IDeploymentStateStore> CreateAsync();
-
-    public async Task InitializeAsync() => Store = await CreateAsync();
-
-    public abstract Task DisposeAsync();
-
     private static ReplicaRecord Replica(string id, string deployment, ReplicaState state = ReplicaState.Pending) =>
         new(id, deployment, "local-us", "cpu-small", state, null, null);
 
@@ -165,13 +157,5 @@ public abstract class DeploymentStoreContractTests : IAsyncLifetime
 
 public sealed class SqliteDeploymentStoreTests : DeploymentStoreContractTests
 {
-    private TempDatabase _temp = null!;
-
-    protected override async Task<IDeploymentStateStore> CreateAsync()
-    {
-        _temp = await TempDatabase.CreateAsync();
-        return new SqliteDeploymentStore(_temp.Database, TimeProvider.System);
-    }
-
-    public override async Task DisposeAsync() => await _temp.DisposeAsync();
+    protected override Task<(IDeploymentStateStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IDeploymentStateStore>(database => new SqliteDeploymentStore(database, TimeProvider.System));
 }

@@ -7,19 +7,13 @@ using Stratus.Core.Models;
 namespace Stratus.ControlPlane.Tests.Registry;
 
 /// <summary>What every model version store must do; each store's tests subclass this.</summary>
-public abstract class ModelVersionStoreContractTests : IAsyncLifetime
+public abstract class ModelVersionStoreContractTests : StoreContractTests<IModelVersionStore>
 {
     private static readonly ModelSignature Signature = new(
         [new TensorSpec("features", TensorDataType.Fp32, [-1, 12], ["batch", ""])],
         [new TensorSpec("label", TensorDataType.Int64, [-1], ["batch"])]);
 
-    protected IModelVersionStore Versions { get; private set; } = null!;
-
-    protected abstract Task<IModelVersionStore> CreateAsync();
-
-    public async Task InitializeAsync() => Versions = await CreateAsync();
-
-    public abstract Task DisposeAsync();
+    protected IModelVersionStore Versions => Store;
 
     private Task<ModelVersion> AddAsync(string name, string sha = "ab") => Versions.AddAsync(name, sha, 42, Signature, "token:tester");
 
@@ -118,13 +112,5 @@ public abstract class ModelVersionStoreContractTests : IAsyncLifetime
 
 public sealed class SqliteModelVersionStoreTests : ModelVersionStoreContractTests
 {
-    private TempDatabase _temp = null!;
-
-    protected override async Task<IModelVersionStore> CreateAsync()
-    {
-        _temp = await TempDatabase.CreateAsync();
-        return new SqliteModelVersionStore(_temp.Database, TimeProvider.System);
-    }
-
-    public override async Task DisposeAsync() => await _temp.DisposeAsync();
+    protected override Task<(IModelVersionStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IModelVersionStore>(database => new SqliteModelVersionStore(database, TimeProvider.System));
 }

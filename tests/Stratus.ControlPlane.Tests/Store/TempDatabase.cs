@@ -22,6 +22,13 @@ internal sealed class TempDatabase : IAsyncDisposable
         return new TempDatabase(folder, await SqliteDatabase.OpenAsync(Path.Combine(folder, "stratus.db")));
     }
 
+    /// <summary>A store made on a new file, and the file, for a contract suite.</summary>
+    public static async Task<(TStore, IAsyncDisposable)> ForAsync<TStore>(Func<SqliteDatabase, TStore> create)
+    {
+        var temp = await CreateAsync();
+        return (create(temp.Database), temp);
+    }
+
     /// <summary>Runs raw SQL against the file, as someone with access to the disk could.</summary>
     public async Task ExecuteAsync(string sql)
     {

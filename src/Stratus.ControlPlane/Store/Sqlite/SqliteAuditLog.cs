@@ -6,12 +6,12 @@ namespace Stratus.ControlPlane.Store.Sqlite;
 
 public sealed class SqliteAuditLog(SqliteDatabase database, TimeProvider time) : IAuditLog
 {
-    public async Task<AuditEntry> AppendAsync(string actor, string action, string target, string? before, string? after, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
+    // The write lock is taken before the head is read, so concurrent appends cannot fork the chain.
+    public Task<AuditEntry> AppendAsync(string actor, string action, string target, string? before, string? after, CancellationToken cancellationToken = default) =>
+        database.WriteAsync((connection, transaction) => AppendAsync(connection, transaction, actor, action, target, before, after, cancellationToken), cancellationToken);
 
-        // BEGIN IMMEDIATE takes the write lock before the head is read, so concurrent appends cannot fork the chain.
-        await using var transaction = connection.BeginTransaction(deferred: false);
+    private async Task<AuditEntry> AppendAsync(SqliteConnection connection, SqliteTransaction transaction, string actor, string action, string target, string? before, string? after, CancellationToken cancellationToken)
+    {
         long sequence = 1;
         var previous = AuditChain.Genesis;
         await using (var head = connection.CreateCommand())
@@ -48,7 +48,6 @@ public sealed class SqliteAuditLog(SqliteDatabase database, TimeProvider time) :
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return new AuditEntry(sequence, at, actor, action, target, before, after, previous, hash);
     }
 

@@ -46,6 +46,45 @@ public sealed class SqliteDatabase
         return connection;
     }
 
+    /// <summary>
+    /// Runs one write in a transaction that takes the write lock first (<c>BEGIN IMMEDIATE</c>), after checking the
+    /// <see cref="Fencing.Current"/> token under that same lock: SQLite has one writer at a time, so no takeover of the
+    /// lease can come between the check and the write. Every store's writes go through here.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await using var connection = await ConnectAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        if (Fencing.Current is { } token)
+        {
+            await using var check = Command(connection, transaction, $"SELECT 1 FROM leases WHERE name = $name AND holder = $holder AND epoch = $epoch AND expires_at > {NowMilliseconds};", ("$name", token.Lease), ("$holder", token.Holder), ("$epoch", token.Epoch));
+            if (await check.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                throw new FencedException(token);
+            }
+        }
+
+        var result = await write(connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <summary>SQLite's own clock, in Unix milliseconds (one value per statement), which decides leases' expiry.</summary>
+    internal const string NowMilliseconds = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
+
+    internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
     internal static async Task Execute(SqliteConnection connection, string sql, CancellationToken cancellationToken, SqliteTransaction? transaction = null)
     {
         await using var command = connection.CreateCommand();

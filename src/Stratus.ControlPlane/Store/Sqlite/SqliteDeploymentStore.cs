@@ -5,15 +5,6 @@ using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Store.Sqlite;
 
-/// <summary>How deployments' placement constraints are stored: camelCase, enums as strings.</summary>
-internal static class DeploymentJson
-{
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-}
-
 /// <summary>Desired deployments and observed replicas in the SQLite file.</summary>
 public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider time) : IDeploymentStateStore
 {
@@ -28,20 +19,22 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         ("$version", deployment.ModelVersion),
         ("$replicas", deployment.Replicas),
         ("$shape", deployment.Shape),
-        ("$placement", JsonSerializer.Serialize(deployment.Placement, DeploymentJson.Options)),
+        ("$placement", JsonSerializer.Serialize(deployment.Placement, StoreJson.Options)),
         ("$public", deployment.Public ? 1 : 0),
-        ("$traffic", JsonSerializer.Serialize(deployment.Traffic, DeploymentJson.Options)),
-        ("$autoscaling", deployment.Autoscaling is null ? null : JsonSerializer.Serialize(deployment.Autoscaling, DeploymentJson.Options)),
+        ("$traffic", JsonSerializer.Serialize(deployment.Traffic, StoreJson.Options)),
+        ("$autoscaling", deployment.Autoscaling is null ? null : JsonSerializer.Serialize(deployment.Autoscaling, StoreJson.Options)),
         ("$record", deployment.RecordProbes));
 
-    /// <summary>Deletes the deployment, its keys and its consistency notes.</summary>
-    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
-    {
-        var deleted = await ExecuteAsync("DELETE FROM deployments WHERE name = $name;", cancellationToken, ("$name", name)) == 1;
-        await ExecuteAsync("DELETE FROM deployment_keys WHERE deployment = $name;", cancellationToken, ("$name", name));
-        await ExecuteAsync("DELETE FROM consistency_notes WHERE deployment = $name;", cancellationToken, ("$name", name));
-        return deleted;
-    }
+    /// <summary>Deletes the deployment, its keys and its consistency notes, in one transaction.</summary>
+    public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) => database.WriteAsync(
+        async (connection, transaction) =>
+        {
+            await using var dependents = SqliteDatabase.Command(connection, transaction, "DELETE FROM deployment_keys WHERE deployment = $name; DELETE FROM consistency_notes WHERE deployment = $name;", ("$name", name));
+            await dependents.ExecuteNonQueryAsync(cancellationToken);
+            await using var deployment = SqliteDatabase.Command(connection, transaction, "DELETE FROM deployments WHERE name = $name;", ("$name", name));
+            return await deployment.ExecuteNonQueryAsync(cancellationToken) == 1;
+        },
+        cancellationToken);
 
     public async Task<bool> PutConsistencyAsync(ConsistencyNote note, CancellationToken cancellationToken = default) => await ExecuteAsync(
         """
@@ -86,7 +79,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         "INSERT INTO rollouts (deployment, rollout_json, updated_at) VALUES ($deployment, $json, $at) ON CONFLICT (deployment) DO UPDATE SET rollout_json = $json, updated_at = $at;",
         cancellationToken,
         ("$deployment", rollout.Deployment),
-        ("$json", JsonSerializer.Serialize(rollout, DeploymentJson.Options)));
+        ("$json", JsonSerializer.Serialize(rollout, StoreJson.Options)));
 
     public async Task<IReadOnlyList<Rollout>> ListRolloutsAsync(CancellationToken cancellationToken = default)
     {
@@ -97,7 +90,7 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rollouts.Add(JsonSerializer.Deserialize<Rollout>(reader.GetString(0), DeploymentJson.Options)!);
+            rollouts.Add(JsonSerializer.Deserialize<Rollout>(reader.GetString(0), StoreJson.Options)!);
         }
 
         return rollouts;
@@ -135,10 +128,10 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
         {
             deployments.Add(new Deployment(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4))
             {
-                Placement = reader.IsDBNull(5) ? new() : JsonSerializer.Deserialize<PlacementConstraints>(reader.GetString(5), DeploymentJson.Options) ?? new(),
+                Placement = reader.IsDBNull(5) ? new() : JsonSerializer.Deserialize<PlacementConstraints>(reader.GetString(5), StoreJson.Options) ?? new(),
                 Public = reader.GetInt64(6) != 0,
-                Traffic = reader.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<TrafficSplit>>(reader.GetString(7), DeploymentJson.Options) ?? [],
-                Autoscaling = reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<Stratus.Core.Scaling.AutoscalingSpec>(reader.GetString(8), DeploymentJson.Options),
+                Traffic = reader.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<TrafficSplit>>(reader.GetString(7), StoreJson.Options) ?? [],
+                Autoscaling = reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<Stratus.Core.Scaling.AutoscalingSpec>(reader.GetString(8), StoreJson.Options),
                 RecordProbes = reader.GetInt32(9),
             });
         }
@@ -193,17 +186,11 @@ public sealed class SqliteDeploymentStore(SqliteDatabase database, TimeProvider 
     public async Task DeleteReplicaAsync(string id, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("DELETE FROM replicas WHERE id = $id;", cancellationToken, ("$id", id));
 
-    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
+    private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) => database.WriteAsync(
+        async (connection, transaction) =>
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        command.Parameters.AddWithValue("$at", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+            await using var command = SqliteDatabase.Command(connection, transaction, sql, [.. parameters, ("$at", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture))]);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        },
+        cancellationToken);
 }

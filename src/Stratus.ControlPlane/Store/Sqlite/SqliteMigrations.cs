@@ -136,6 +136,19 @@ public static class SqliteMigrations
             );
             ALTER TABLE deployments ADD COLUMN record_probes INTEGER NOT NULL DEFAULT 0;
             """),
+        new(13, "leases_and_routes", """
+            CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                epoch INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            );
+            CREATE TABLE route_tables (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                version INTEGER NOT NULL,
+                routes_json TEXT NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

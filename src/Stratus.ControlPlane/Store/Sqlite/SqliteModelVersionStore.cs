@@ -10,40 +10,32 @@ public sealed class SqliteModelVersionStore(SqliteDatabase database, TimeProvide
 {
     private const string Columns = "name, version, sha256, size_bytes, signature_json, created_at, created_by, (SELECT COUNT(*) FROM model_samples s WHERE s.model = v.name AND s.version = v.version)";
 
-    public async Task<ModelVersion> AddAsync(string name, string sha256, long sizeBytes, ModelSignature signature, string createdBy, IReadOnlyList<SampleRequest>? samples = null, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
+    // The write lock is taken before the next number is read, so concurrent adds of one name get distinct versions.
+    public Task<ModelVersion> AddAsync(string name, string sha256, long sizeBytes, ModelSignature signature, string createdBy, IReadOnlyList<SampleRequest>? samples = null, CancellationToken cancellationToken = default) => database.WriteAsync(
+        async (connection, transaction) =>
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO model_versions (name, version, sha256, size_bytes, signature_json, created_at, created_by)
+                VALUES ($name, (SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = $name), $sha, $size, $signature, $at, $by)
+                RETURNING version;
+                """;
+            var at = time.GetUtcNow();
+            insert.Parameters.AddWithValue("$name", name);
+            insert.Parameters.AddWithValue("$sha", sha256);
+            insert.Parameters.AddWithValue("$size", sizeBytes);
+            insert.Parameters.AddWithValue("$signature", SignatureJson.Format(signature));
+            insert.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
+            insert.Parameters.AddWithValue("$by", createdBy);
+            var version = Convert.ToInt32(await insert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            var added = await InsertSamplesAsync(connection, transaction, name, version, samples ?? [], at, cancellationToken);
+            return new ModelVersion(name, version, sha256, sizeBytes, signature, at, createdBy) { Samples = added };
+        },
+        cancellationToken);
 
-        // The write lock is taken before the next number is read, so concurrent adds of one name get distinct versions.
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = """
-            INSERT INTO model_versions (name, version, sha256, size_bytes, signature_json, created_at, created_by)
-            VALUES ($name, (SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = $name), $sha, $size, $signature, $at, $by)
-            RETURNING version;
-            """;
-        var at = time.GetUtcNow();
-        insert.Parameters.AddWithValue("$name", name);
-        insert.Parameters.AddWithValue("$sha", sha256);
-        insert.Parameters.AddWithValue("$size", sizeBytes);
-        insert.Parameters.AddWithValue("$signature", SignatureJson.Format(signature));
-        insert.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
-        insert.Parameters.AddWithValue("$by", createdBy);
-        var version = Convert.ToInt32(await insert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-        var added = await InsertSamplesAsync(connection, transaction, name, version, samples ?? [], at, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return new ModelVersion(name, version, sha256, sizeBytes, signature, at, createdBy) { Samples = added };
-    }
-
-    public async Task<int> AddSamplesAsync(string name, int version, IReadOnlyList<SampleRequest> samples, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        var added = await InsertSamplesAsync(connection, transaction, name, version, samples, time.GetUtcNow(), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return added;
-    }
+    public Task<int> AddSamplesAsync(string name, int version, IReadOnlyList<SampleRequest> samples, CancellationToken cancellationToken = default) =>
+        database.WriteAsync((connection, transaction) => InsertSamplesAsync(connection, transaction, name, version, samples, time.GetUtcNow(), cancellationToken), cancellationToken);
 
     private static async Task<int> InsertSamplesAsync(SqliteConnection connection, SqliteTransaction transaction, string name, int version, IReadOnlyList<SampleRequest> samples, DateTimeOffset at, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
 using Stratus.ControlPlane.Deployments.Consistency;
 
 namespace Stratus.ControlPlane.Store.Sqlite;
@@ -10,41 +11,46 @@ public sealed class SqliteProbeReferenceStore(SqliteDatabase database, TimeProvi
 {
     private static readonly JsonSerializerOptions Numbers = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    public async Task<ProbeReference> SetIfAbsentAsync(string modelSha256, string probeSha256, ProbeReference candidate, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using (var insert = connection.CreateCommand())
+    public Task<ProbeReference> SetIfAbsentAsync(string modelSha256, string probeSha256, ProbeReference candidate, CancellationToken cancellationToken = default) => database.WriteAsync(
+        async (connection, transaction) =>
         {
-            insert.CommandText = """
+            await using (var insert = SqliteDatabase.Command(
+                connection,
+                transaction,
+                """
                 INSERT INTO probe_references (model_sha256, probe_sha256, answered, answer_json, detail, replica, created_at)
                 VALUES ($model, $probe, $answered, $answer, $detail, $replica, $at)
                 ON CONFLICT (model_sha256, probe_sha256) DO NOTHING;
-                """;
-            insert.Parameters.AddWithValue("$model", modelSha256);
-            insert.Parameters.AddWithValue("$probe", probeSha256);
-            insert.Parameters.AddWithValue("$answered", candidate.Answered ? 1 : 0);
-            insert.Parameters.AddWithValue("$answer", candidate.Answer is null ? DBNull.Value : JsonSerializer.Serialize(candidate.Answer, Numbers));
-            insert.Parameters.AddWithValue("$detail", (object?)candidate.Detail ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$replica", candidate.Replica);
-            insert.Parameters.AddWithValue("$at", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
+                """,
+                ("$model", modelSha256),
+                ("$probe", probeSha256),
+                ("$answered", candidate.Answered ? 1 : 0),
+                ("$answer", candidate.Answer is null ? null : JsonSerializer.Serialize(candidate.Answer, Numbers)),
+                ("$detail", candidate.Detail),
+                ("$replica", candidate.Replica),
+                ("$at", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture))))
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
 
-        return (await ReadAsync(connection, modelSha256, probeSha256, cancellationToken))[probeSha256];
-    }
+            return (await ReadAsync(connection, transaction, modelSha256, probeSha256, cancellationToken))[probeSha256];
+        },
+        cancellationToken);
 
     public async Task<IReadOnlyDictionary<string, ProbeReference>> ListAsync(string modelSha256, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.ConnectAsync(cancellationToken);
-        return await ReadAsync(connection, modelSha256, null, cancellationToken);
+        return await ReadAsync(connection, null, modelSha256, null, cancellationToken);
     }
 
-    private static async Task<Dictionary<string, ProbeReference>> ReadAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string modelSha256, string? probeSha256, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, ProbeReference>> ReadAsync(SqliteConnection connection, SqliteTransaction? transaction, string modelSha256, string? probeSha256, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT probe_sha256, answered, answer_json, detail, replica FROM probe_references WHERE model_sha256 = $model AND ($probe IS NULL OR probe_sha256 = $probe);";
-        command.Parameters.AddWithValue("$model", modelSha256);
-        command.Parameters.AddWithValue("$probe", (object?)probeSha256 ?? DBNull.Value);
+        await using var command = SqliteDatabase.Command(
+            connection,
+            transaction,
+            "SELECT probe_sha256, answered, answer_json, detail, replica FROM probe_references WHERE model_sha256 = $model AND ($probe IS NULL OR probe_sha256 = $probe);",
+            ("$model", modelSha256),
+            ("$probe", probeSha256));
         var references = new Dictionary<string, ProbeReference>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -11,15 +11,14 @@ public sealed class SqliteTokenStore(SqliteDatabase database, TimeProvider time)
     {
         var (id, secret) = TokenSecrets.New();
         var info = new TokenInfo(id, role, description, time.GetUtcNow(), null);
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO tokens (id, hash, role, description, created_at) VALUES ($id, $hash, $role, $description, $created);";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$hash", TokenSecrets.Hash(secret));
-        command.Parameters.AddWithValue("$role", role.ToWireName());
-        command.Parameters.AddWithValue("$description", description);
-        command.Parameters.AddWithValue("$created", info.CreatedAt.ToString("O", CultureInfo.InvariantCulture));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await ExecuteAsync(
+            "INSERT INTO tokens (id, hash, role, description, created_at) VALUES ($id, $hash, $role, $description, $created);",
+            cancellationToken,
+            ("$id", id),
+            ("$hash", TokenSecrets.Hash(secret)),
+            ("$role", role.ToWireName()),
+            ("$description", description),
+            ("$created", info.CreatedAt.ToString("O", CultureInfo.InvariantCulture)));
         return new CreatedToken(info, secret);
     }
 
@@ -46,15 +45,19 @@ public sealed class SqliteTokenStore(SqliteDatabase database, TimeProvider time)
         return await ReadAsync(command, cancellationToken);
     }
 
-    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE tokens SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL;";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$now", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
+    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken = default) => await ExecuteAsync(
+        "UPDATE tokens SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL;",
+        cancellationToken,
+        ("$id", id),
+        ("$now", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture))) == 1;
+
+    private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) => database.WriteAsync(
+        async (connection, transaction) =>
+        {
+            await using var command = SqliteDatabase.Command(connection, transaction, sql, parameters);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        },
+        cancellationToken);
 
     private static async Task<List<TokenInfo>> ReadAsync(SqliteCommand command, CancellationToken cancellationToken)
     {

@@ -1,0 +1,60 @@
+namespace Stratus.ControlPlane.Store.Sqlite;
+
+/// <summary>
+/// Leases in the SQLite file, expiring by SQLite's clock (<c>expires_at</c> in Unix milliseconds). Each call is one
+/// statement under the write lock, so concurrent callers are serialized. Leases are not fenced: they are what fences.
+/// </summary>
+public sealed class SqliteLeaseStore(SqliteDatabase database) : ILeaseStore
+{
+    private const string Now = SqliteDatabase.NowMilliseconds;
+
+    public async Task<Lease?> TryAcquireAsync(string name, string holder, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        // A live lease renewed by its holder keeps its epoch; any lease that was not live (expired, released) starts a
+        // new epoch, even for the same holder, so writes fenced on the lapsed term stay refused.
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = SqliteDatabase.Command(
+            connection,
+            null,
+            $"""
+            INSERT INTO leases (name, holder, epoch, expires_at) VALUES ($name, $holder, 1, {Now} + $ttl)
+            ON CONFLICT (name) DO UPDATE SET
+                epoch = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > {Now} THEN leases.epoch ELSE leases.epoch + 1 END,
+                holder = excluded.holder,
+                expires_at = excluded.expires_at
+            WHERE leases.holder = excluded.holder OR leases.expires_at <= {Now}
+            RETURNING name, holder, epoch, expires_at;
+            """,
+            ("$name", name),
+            ("$holder", holder),
+            ("$ttl", (long)ttl.TotalMilliseconds));
+        return await ReadAsync(command, cancellationToken);
+    }
+
+    public async Task<Lease?> GetAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = SqliteDatabase.Command(connection, null, "SELECT name, holder, epoch, expires_at FROM leases WHERE name = $name;", ("$name", name));
+        return await ReadAsync(command, cancellationToken);
+    }
+
+    public async Task ReleaseAsync(string name, string holder, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.ConnectAsync(cancellationToken);
+        await using var command = SqliteDatabase.Command(
+            connection,
+            null,
+            $"UPDATE leases SET expires_at = {Now} WHERE name = $name AND holder = $holder AND expires_at > {Now};",
+            ("$name", name),
+            ("$holder", holder));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<Lease?> ReadAsync(Microsoft.Data.Sqlite.SqliteCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new Lease(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)))
+            : null;
+    }
+}
