@@ -627,7 +627,7 @@ public static class ControlPlaneApi
         return services.PublishRoutes?.Invoke(cancellationToken) ?? Task.CompletedTask;
     }
 
-    private static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string summary, string? description = null)
+    internal static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string summary, string? description = null)
     {
         endpoint.WithSummary(summary).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         if (description is not null)
@@ -639,7 +639,7 @@ public static class ControlPlaneApi
     }
 
     /// <summary>Runs the action only for a valid token whose role allows it; the action gets the caller's identity.</summary>
-    private static async Task<IResult> Authorized(HttpContext context, ControlPlaneServices services, Role required, Func<string, Task<IResult>> action)
+    internal static async Task<IResult> Authorized(HttpContext context, ControlPlaneServices services, Role required, Func<string, Task<IResult>> action)
     {
         var header = context.Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.Ordinal))

@@ -7,6 +7,7 @@ using Stratus.ControlPlane.Clouds;
 using Stratus.ControlPlane.Deployments.Autoscaling;
 using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Deployments.Reconciliation;
+using Stratus.ControlPlane.Leadership;
 using Stratus.ControlPlane.Deployments.Rollouts;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
@@ -39,6 +40,9 @@ public sealed class ControlPlaneOptions
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
     public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
+
+    /// <summary>The lease the servers of one store compete for, to run the reconciler, autoscaler and rollout controller.</summary>
+    public LeadershipOptions Leadership { get; set; } = new();
 }
 
 /// <summary>
@@ -51,14 +55,15 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ReconcilerLoop _loop;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _looping;
     private readonly IReadOnlyList<LocalCloudProvider> _providers;
 
-    private readonly Task _autoscaling;
+    /// <summary>Competing for the lease and, while this server holds it, the leader's loops.</summary>
+    private readonly Task _leading;
 
-    private readonly Task _rolling;
+    /// <summary>Serving the stored route table, leader or not.</summary>
+    private readonly Task _following;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts, IRequestSampleSink samples)
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts, IRequestSampleSink samples, LeaderElection election, RouteStoreFollower follower)
     {
         Samples = samples;
         _app = app;
@@ -67,10 +72,18 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         AdminTokenPath = adminTokenPath;
         Routes = routes;
         Clouds = clouds;
-        _looping = Task.Run(() => _loop.RunAsync(_stopping.Token));
-        _autoscaling = autoscaler is null ? Task.CompletedTask : Task.Run(() => autoscaler.RunAsync(TimeSpan.FromSeconds(1), _stopping.Token));
-        _rolling = Task.Run(() => rollouts.RunAsync(TimeSpan.FromSeconds(1), _stopping.Token));
+        Election = election;
+        _following = Task.Run(() => follower.RunAsync(_stopping.Token));
+        _leading = Task.Run(() => election.RunAsync(
+            (_, leading) => Task.WhenAll(
+                Task.Run(() => loop.RunAsync(leading), CancellationToken.None),
+                autoscaler is null ? Task.CompletedTask : Task.Run(() => autoscaler.RunAsync(TimeSpan.FromSeconds(1), leading), CancellationToken.None),
+                Task.Run(() => rollouts.RunAsync(TimeSpan.FromSeconds(1), leading), CancellationToken.None)),
+            _stopping.Token));
     }
+
+    /// <summary>This server's part in choosing the leader: whether it leads now, under which lease.</summary>
+    public LeaderElection Election { get; }
 
     public Uri Address => new(_app.Urls.First());
 
@@ -126,20 +139,25 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var deployments = new SqliteDeploymentStore(database, time);
         var registry = new ModelRegistry(database, new ContentStore(Path.Combine(options.DataDirectory, "models")), time);
         var routes = new RouteTablePublisher(time);
+        var leases = new SqliteLeaseStore(database);
+        var routeStore = new SqliteRouteStore(database);
+        var election = new LeaderElection(leases, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.Leadership, time, logger);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
         var blocks = new BlockList(time);
         var consistency = new ConsistencyChecker(new SqliteProbeReferenceStore(database, time));
         app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
         var audit = new SqliteAuditLog(database, time);
         var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit);
-        var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
+        var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region), routeStore, time);
         AutoscalerLoop? autoscaler = options.Load is { } load
             ? new AutoscalerLoop(deployments, audit, load, clouds, loop.Trigger, time, logger)
             : null;
         var rollouts = new RolloutController(deployments, audit, options.Load, loop.Trigger, time, logger, registry, consistency);
-        ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions, rollouts));
+        var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler?.Decisions, rollouts);
+        ControlPlaneApi.Map(app, services);
+        app.MapGroup("/api/v1").MapLeader(services, election, leases, options.Leadership);
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit));
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), election, new RouteStoreFollower(routeStore, routes, time, logger));
     }
 
     /// <summary>
@@ -149,9 +167,8 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     public async Task StopReplicasAsync(CancellationToken cancellationToken = default)
     {
         await _stopping.CancelAsync();
-        await _looping;
-        await _autoscaling;
-        await _rolling;
+        await _leading;
+        await _following;
         await Task.WhenAll(_providers.Select(provider => provider.StopAllAsync(cancellationToken)));
     }
 
@@ -159,9 +176,8 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
-        await _looping;
-        await _autoscaling;
-        await _rolling;
+        await _leading;
+        await _following;
         await _app.StopAsync();
         await _app.DisposeAsync();
         _loop.Dispose();

@@ -12,6 +12,7 @@ public sealed class RouteTablePublisher(TimeProvider time) : IRouteSource
     private readonly Lock _lock = new();
     private RouteTable _current = RouteTable.Empty with { Version = time.GetUtcNow().ToUnixTimeMilliseconds() };
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _served;
 
     public RouteTable Current
     {
@@ -27,8 +28,6 @@ public sealed class RouteTablePublisher(TimeProvider time) : IRouteSource
     /// <summary>Publishes routes; the version moves only if they differ from the current ones.</summary>
     public RouteTable Publish(IReadOnlyList<Route> routes)
     {
-        TaskCompletionSource wake;
-        RouteTable published;
         lock (_lock)
         {
             var candidate = new RouteTable(_current.Version + 1, routes);
@@ -37,13 +36,38 @@ public sealed class RouteTablePublisher(TimeProvider time) : IRouteSource
                 return _current;
             }
 
-            _current = published = candidate;
-            wake = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Replace(candidate);
+            return candidate;
         }
+    }
 
+    /// <summary>
+    /// Serves a table published elsewhere (the leader's, read from the route store) with its own version: if it is
+    /// newer than the current one, or when nothing was served yet (the start-up table's clock version says nothing
+    /// about the store's). False when it was not taken.
+    /// </summary>
+    public bool Adopt(RouteTable table)
+    {
+        lock (_lock)
+        {
+            if (table.Version <= _current.Version && _served)
+            {
+                return false;
+            }
+
+            Replace(table);
+            return true;
+        }
+    }
+
+    /// <summary>Makes <paramref name="table"/> current and wakes the waiting gateways; called under the lock.</summary>
+    private void Replace(RouteTable table)
+    {
+        _current = table;
+        _served = true;
+        var wake = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         wake.SetResult();
-        return published;
     }
 
     /// <summary>Returns as soon as the table is newer than <paramref name="afterVersion"/>, or the current one at the timeout.</summary>

@@ -8,9 +8,18 @@ namespace Stratus.ControlPlane.Deployments.Reconciliation;
 
 /// <summary>
 /// Runs reconciler passes one at a time: on every trigger (a change was written) and on a period (the world
-/// changed by itself: a replica died), publishing the route table from the store after each pass.
+/// changed by itself: a replica died), publishing the route table from the store after each pass. With a route
+/// store (several servers), the table is published there first, so every server serves it with the same version.
 /// </summary>
-public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentStateStore store, RouteTablePublisher routes, TimeSpan period, ILogger logger, IReadOnlyDictionary<string, string>? regions = null) : IDisposable
+public sealed partial class ReconcilerLoop(
+    Reconciler reconciler,
+    IDeploymentStateStore store,
+    RouteTablePublisher routes,
+    TimeSpan period,
+    ILogger logger,
+    IReadOnlyDictionary<string, string>? regions = null,
+    IRouteStore? routeStore = null,
+    TimeProvider? time = null) : IDisposable
 {
     private readonly SemaphoreSlim _trigger = new(0, 1);
 
@@ -68,7 +77,7 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentSta
         var deployments = await store.ListAsync(cancellationToken);
         var replicas = await store.ListReplicasAsync(cancellationToken);
         var keys = await store.ListKeysAsync(cancellationToken);
-        return routes.Publish([.. deployments.Select(d => new Route(
+        IReadOnlyList<Route> table = [.. deployments.Select(d => new Route(
             d.Name,
             d.Model,
             d.ModelVersion,
@@ -83,7 +92,17 @@ public sealed partial class ReconcilerLoop(Reconciler reconciler, IDeploymentSta
                 : null,
             RecordProbes = d.RecordProbes,
             KeyHashes = [.. keys.Where(k => k.Deployment == d.Name && k.RevokedAt is null).Select(k => k.Hash)],
-        })]);
+        })];
+        if (routeStore is null)
+        {
+            return routes.Publish(table);
+        }
+
+        // At least the clock's milliseconds: a gateway holding a version from a table of before the store kept one
+        // still sees the stored table as newer.
+        var stored = await routeStore.PublishAsync(table, (time ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
+        routes.Adopt(stored);
+        return routes.Current;
     }
 
     public void Dispose() => _trigger.Dispose();
