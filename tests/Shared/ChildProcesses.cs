@@ -28,9 +28,14 @@ internal static class ChildProcesses
     }
 
     /// <summary>Ids of the processes whose command line (arguments joined by spaces) satisfies the predicate.</summary>
-    public static IReadOnlyList<int> Matching(Func<string, bool> commandLine)
+    public static IReadOnlyList<int> Matching(Func<string, bool> commandLine) => [.. Running(commandLine).Select(p => p.Pid)];
+
+    /// <summary>The command lines (arguments joined by spaces) of the processes that satisfy the predicate.</summary>
+    public static IReadOnlyList<string> CommandLines(Func<string, bool> commandLine) => [.. Running(commandLine).Select(p => p.CommandLine)];
+
+    private static List<(int Pid, string CommandLine)> Running(Func<string, bool> commandLine)
     {
-        var found = new List<int>();
+        var found = new List<(int, string)>();
         foreach (var entry in Directory.GetDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(entry), out var pid))
@@ -40,9 +45,10 @@ internal static class ChildProcesses
 
             try
             {
-                if (commandLine(File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ')))
+                var line = File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ');
+                if (commandLine(line))
                 {
-                    found.Add(pid);
+                    found.Add((pid, line));
                 }
             }
             catch (IOException)
