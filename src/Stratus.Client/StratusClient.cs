@@ -9,16 +9,17 @@ using Stratus.Core.Audit;
 using Stratus.Core.Clouds;
 using Stratus.Core.Placement;
 using Stratus.Core.Routing;
+using Stratus.Core.Scaling;
 
 namespace Stratus.Client;
 
 /// <summary>
 /// A typed client of the control plane's REST API (<c>/api/v1</c>), as the <c>stratus</c> CLI uses it. Every call
 /// sends the bearer token; an error answer becomes a <see cref="StratusApiException"/> carrying the problem's title
-/// and detail. It is also an <see cref="IRouteSource"/>, so a gateway in another process follows the route table
-/// through it.
+/// and detail. It is also an <see cref="IRouteSource"/> and an <see cref="ILoadReportSink"/>, so a gateway in
+/// another process follows the route table and reports its load through it.
 /// </summary>
-public sealed class StratusClient : IRouteSource, IDisposable
+public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
 {
     private readonly HttpClient _http;
 
@@ -198,6 +199,14 @@ public sealed class StratusClient : IRouteSource, IDisposable
             $"routes?after={afterVersion.ToString(CultureInfo.InvariantCulture)}&timeoutSeconds={((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture)}",
             null,
             cancellationToken);
+
+    /// <inheritdoc/>
+    public Task ReportLoadAsync(GatewayLoadReport report, CancellationToken cancellationToken) =>
+        SendAsync<LoadReportReceipt>(HttpMethod.Post, $"gateways/{Escape(report.Gateway)}/load", JsonContent.Create(report, options: Json), cancellationToken);
+
+    /// <summary>The gateways that report their load to this server.</summary>
+    public Task<IReadOnlyList<GatewayStatus>> ListGatewaysAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<GatewayStatus>>(HttpMethod.Get, "gateways", null, cancellationToken);
 
     /// <summary>Follows the route table until the deployment has exactly <paramref name="replicas"/> ready endpoints (none extra, none draining), or the deadline.</summary>
     public async Task<Route> WaitForReadyAsync(string deployment, int replicas, TimeSpan deadline, CancellationToken cancellationToken = default)

@@ -15,12 +15,14 @@ namespace Stratus.Gateway;
 public sealed class AccessStep : IDisposable
 {
     private readonly GatewayOptions _options;
+    private readonly LoadRecorder _load;
     private readonly Func<string, Route?> _routes;
     private readonly PartitionedRateLimiter<string> _limiter;
 
-    public AccessStep(GatewayOptions options, Func<string, Route?> routes)
+    public AccessStep(GatewayOptions options, LoadRecorder load, Func<string, Route?> routes)
     {
         _options = options;
+        _load = load;
         _routes = routes;
         _limiter = PartitionedRateLimiter.Create<string, string>(caller => options.RateLimitPerSecond <= 0 ? RateLimitPartition.GetNoLimiter(caller) : RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
         {
@@ -74,14 +76,14 @@ public sealed class AccessStep : IDisposable
             return;
         }
 
-        _options.Load.Started(deployment);
+        _load.Started(deployment);
         try
         {
             await next();
         }
         finally
         {
-            _options.Load.Finished(deployment);
+            _load.Finished(deployment);
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Stratus.Core.Routing;
+using Stratus.Core.Scaling;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
@@ -52,8 +53,14 @@ public sealed class GatewayOptions
     /// <summary>Requests held at once across deployments scaling from zero (503 beyond).</summary>
     public int MaxHeldRequests { get; set; } = 1000;
 
-    /// <summary>Where requests in flight and completed are counted per deployment (an in-process autoscaler reads it).</summary>
-    public Stratus.Core.Scaling.DeploymentLoad Load { get; set; } = new();
+    /// <summary>This gateway's id in its load reports; unique per process, so a restarted gateway's reports count from sequence 1 again.</summary>
+    public string Id { get; set; } = $"gateway-{Guid.NewGuid():N}"[..20];
+
+    /// <summary>Where load reports go: each control-plane server the gateway follows, or the control plane in this process.</summary>
+    public IReadOnlyList<ILoadReportSink> LoadSinks { get; set; } = [];
+
+    /// <summary>How often the gateway reports its load (idle or not: a silent gateway's requests in flight stop counting).</summary>
+    public TimeSpan LoadReportInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long a canary attempt may take before the request goes to the stable version; default half of <see cref="RequestTimeout"/>.</summary>
     public TimeSpan? CanaryAttemptTimeout { get; set; }
@@ -82,19 +89,23 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _following;
+    private readonly Task _reporting;
 
     private readonly AccessStep _access;
 
     private readonly ShadowStep _shadow;
 
-    private GatewayHost(WebApplication app, RouteTableFollower follower, RegionLatencies latencies, AccessStep access, ShadowStep shadow)
+    private GatewayHost(WebApplication app, RouteTableFollower follower, RegionLatencies latencies, AccessStep access, ShadowStep shadow, LoadRecorder load, LoadReporter reporter)
     {
         _app = app;
+        Load = load;
+        Reporter = reporter;
         _access = access;
         _shadow = shadow;
         Routes = follower;
         Latencies = latencies;
         _following = Task.Run(() => follower.RunAsync(_stopping.Token));
+        _reporting = Task.Run(() => reporter.RunAsync(_stopping.Token));
     }
 
     public Uri Address => new(_app.Urls.First());
@@ -102,6 +113,12 @@ public sealed class GatewayHost : IAsyncDisposable
     public RouteTableFollower Routes { get; }
 
     public RegionLatencies Latencies { get; }
+
+    /// <summary>What the gateway counts for its load reports.</summary>
+    public LoadRecorder Load { get; }
+
+    /// <summary>Sends the load reports; <see cref="LoadReporter.FlushAsync"/> reports at once.</summary>
+    public LoadReporter Reporter { get; }
 
     public static async Task<GatewayHost> StartAsync(GatewayOptions options, IRouteSource source, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
@@ -121,7 +138,9 @@ public sealed class GatewayHost : IAsyncDisposable
         var config = new RouteTableProxyConfig(options);
         var latencies = new RegionLatencies(options.Region);
         var metrics = new GatewayMetrics();
+        var load = new LoadRecorder();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(load);
         builder.Services.AddSingleton(latencies);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<RetryStep>();
@@ -173,8 +192,8 @@ public sealed class GatewayHost : IAsyncDisposable
             Results.Json(new { error = $"no deployment named '{deployment}'" }, statusCode: StatusCodes.Status404NotFound));
 
         var retry = app.Services.GetRequiredService<RetryStep>();
-        var access = new AccessStep(options, follower.Find);
-        var shadow = new ShadowStep(options, metrics) { Routes = follower.Find };
+        var access = new AccessStep(options, load, follower.Find);
+        var shadow = new ShadowStep(options, metrics, load) { Routes = follower.Find };
         var recording = new SampleRecordingStep(options, metrics) { Routes = follower.Find };
         retry.Routes = follower.Find;
         app.MapReverseProxy(pipeline =>
@@ -188,14 +207,16 @@ public sealed class GatewayHost : IAsyncDisposable
             pipeline.UsePassiveHealthChecks();
         });
 
+        var reporter = new LoadReporter(load, options, TimeProvider.System, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.Gateway.Load"));
         await app.StartAsync(cancellationToken);
-        return new GatewayHost(app, follower, latencies, access, shadow);
+        return new GatewayHost(app, follower, latencies, access, shadow, load, reporter);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
         await _following;
+        await _reporting;
         await _app.StopAsync();
         await _app.DisposeAsync();
         _access.Dispose();

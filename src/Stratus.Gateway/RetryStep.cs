@@ -32,7 +32,7 @@ namespace Stratus.Gateway;
 /// 503 with the reason, not a hang.
 /// </para>
 /// </summary>
-public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies, GatewayMetrics metrics)
+public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies, GatewayMetrics metrics, LoadRecorder load)
 {
     /// <summary>Set by the response transform when a replica answered 503: its body was held back so this step can retry.</summary>
     public const string RefusedKey = "stratus.refused";
@@ -288,7 +288,7 @@ public sealed class RetryStep(GatewayOptions options, RegionLatencies latencies,
         if (int.TryParse(VersionOf(destination), CultureInfo.InvariantCulture, out var version))
         {
             var cloud = destination.Model?.Config.Metadata?.GetValueOrDefault(RouteTableProxyConfig.CloudKey) ?? string.Empty;
-            options.Load.Result(deployment, version, success, elapsed, DateTimeOffset.UtcNow, cloud);
+            load.Result(deployment, version, success, elapsed, cloud);
         }
     }
 

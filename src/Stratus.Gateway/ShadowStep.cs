@@ -15,7 +15,7 @@ namespace Stratus.Gateway;
 /// analysis. Mirrors beyond <see cref="GatewayOptions.MaxShadowsInFlight"/>, or of bodies beyond
 /// <see cref="GatewayOptions.MaxShadowBodyBytes"/>, are skipped and counted, so shadows cannot pile up.
 /// </summary>
-public sealed class ShadowStep(GatewayOptions options, GatewayMetrics metrics) : IDisposable
+public sealed class ShadowStep(GatewayOptions options, GatewayMetrics metrics, LoadRecorder load) : IDisposable
 {
     private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) }, disposeHandler: true);
     private int _inFlight;
@@ -58,7 +58,7 @@ public sealed class ShadowStep(GatewayOptions options, GatewayMetrics metrics) :
                 Interlocked.Decrement(ref _inFlight);
             }
 
-            options.Load.Shadows.Skipped(deployment, shadow.Version, DateTimeOffset.UtcNow);
+            load.ShadowSkipped(deployment, shadow.Version);
             metrics.Shadow(deployment, version, "skipped");
             return;
         }
@@ -101,7 +101,7 @@ public sealed class ShadowStep(GatewayOptions options, GatewayMetrics metrics) :
             Interlocked.Decrement(ref _inFlight);
         }
 
-        options.Load.Shadows.Record(deployment, shadow.Version, sample, DateTimeOffset.UtcNow);
+        load.Shadow(deployment, shadow.Version, sample);
         metrics.Shadow(deployment, version, !sample.ShadowOk ? "shadow_failed" : sample.Comparison is null ? "stable_failed" : sample.Comparison.Diverges ? "diverged" : "matched");
     }
 

@@ -26,11 +26,11 @@ public sealed class CanaryFallbackTests(RolloutReplicas replicas)
         const int Requests = 200;
         await replicas.ExpectStableAnswersAsync(gateway, Requests);
 
-        var canary = gateway.Options.Load.ResultsSince("risk", 2, DateTimeOffset.MinValue);
-        var stable = gateway.Options.Load.ResultsSince("risk", 1, DateTimeOffset.MinValue);
+        var canary = (await gateway.ReportedAsync()).ResultsSince("risk", 2, DateTimeOffset.MinValue);
+        var stable = (await gateway.ReportedAsync()).ResultsSince("risk", 1, DateTimeOffset.MinValue);
         Assert.True(canary.Failures > 0, "the canary was drawn and failed");
         Assert.Equal(canary.Requests, canary.Failures);
-        Assert.Equal(canary.Failures, gateway.Options.Load.ResultsByCloudSince("risk", 2, DateTimeOffset.MinValue)["cloud-canary"].Failures);
+        Assert.Equal(canary.Failures, (await gateway.ReportedAsync()).ResultsByCloudSince("risk", 2, DateTimeOffset.MinValue)["cloud-canary"].Failures);
         Assert.Equal(canary.Failures, await TestReplicas.ServedAsync(replicas.Broken, "failure") - canaryRefused);
         Assert.Equal(canary.Failures, await gateway.MetricAsync("""stratus_gateway_canary_fallbacks_total{deployment="risk",version="2"}"""));
         Assert.Equal((Requests, 0), (stable.Requests, stable.Failures));
@@ -52,11 +52,11 @@ public sealed class CanaryFallbackTests(RolloutReplicas replicas)
         const int Requests = 20;
         await replicas.ExpectStableAnswersAsync(gateway, Requests);
 
-        var canary = gateway.Options.Load.ResultsSince("risk", 2, DateTimeOffset.MinValue);
-        var stable = gateway.Options.Load.ResultsSince("risk", 1, DateTimeOffset.MinValue);
+        var canary = (await gateway.ReportedAsync()).ResultsSince("risk", 2, DateTimeOffset.MinValue);
+        var stable = (await gateway.ReportedAsync()).ResultsSince("risk", 1, DateTimeOffset.MinValue);
         Assert.True(canary.Failures > 0, "the canary was drawn and timed out");
         Assert.Equal(canary.Requests, canary.Failures);
-        Assert.Equal(canary.Failures, gateway.Options.Load.ResultsByCloudSince("risk", 2, DateTimeOffset.MinValue)["cloud-canary"].Failures);
+        Assert.Equal(canary.Failures, (await gateway.ReportedAsync()).ResultsByCloudSince("risk", 2, DateTimeOffset.MinValue)["cloud-canary"].Failures);
         Assert.Equal(canary.Failures, await gateway.MetricAsync("""stratus_gateway_attempts_total{deployment="risk",version="2",region="",replica="canary",outcome="timeout"}"""));
         Assert.Equal(canary.Failures, await gateway.MetricAsync("""stratus_gateway_canary_fallbacks_total{deployment="risk",version="2"}"""));
         Assert.Equal((Requests, 0), (stable.Requests, stable.Failures));
@@ -85,14 +85,15 @@ public sealed class CanaryFallbackTests(RolloutReplicas replicas)
             Assert.True(byVersion.GetValueOrDefault("2") > 0, "the canary answered while it ran");
             await canary.DisposeAsync();
             running = false;
+            await gateway.ReportedAsync();
             var stopped = DateTimeOffset.UtcNow;
 
             await replicas.ExpectStableAnswersAsync(gateway, 30);
 
-            var results = gateway.Options.Load.ResultsSince("risk", 2, stopped);
+            var results = (await gateway.ReportedAsync()).ResultsSince("risk", 2, stopped);
             Assert.True(results.Failures > 0, "the stopped canary was drawn and failed");
             Assert.Equal(results.Requests, results.Failures);
-            Assert.Equal(30, gateway.Options.Load.ResultsSince("risk", 1, stopped).Requests);
+            Assert.Equal(30, (await gateway.ReportedAsync()).ResultsSince("risk", 1, stopped).Requests);
         }
         finally
         {
@@ -115,7 +116,7 @@ public sealed class CanaryFallbackTests(RolloutReplicas replicas)
             await ExpectErrorAsync(response);
         }
 
-        Assert.Equal(5, gateway.Options.Load.ResultsSince("risk", 2, DateTimeOffset.MinValue).Failures);
+        Assert.Equal(5, (await gateway.ReportedAsync()).ResultsSince("risk", 2, DateTimeOffset.MinValue).Failures);
     }
 
     [Fact]
@@ -166,7 +167,7 @@ public sealed class CanaryFallbackTests(RolloutReplicas replicas)
             Assert.Contains("no replica of the stable version could take it in time", await ExpectErrorAsync(response), StringComparison.Ordinal);
         }
 
-        var canary = gateway.Options.Load.ResultsSince("risk", 2, DateTimeOffset.MinValue);
+        var canary = (await gateway.ReportedAsync()).ResultsSince("risk", 2, DateTimeOffset.MinValue);
         Assert.Equal((1L, 1L), (canary.Requests, canary.Failures));
     }
 
@@ -187,8 +188,8 @@ public sealed class CanaryFallbackTests(RolloutReplicas replicas)
         Assert.Equal(10, await TestReplicas.ServedAsync(replicas.Broken, "failure") - canaryRefused);
         Assert.Equal(0, await TestReplicas.ServedAsync(replicas.Stable) - stableServed);
         Assert.Equal(0, await gateway.MetricAsync("""stratus_gateway_canary_fallbacks_total{deployment="risk",version="2"}"""));
-        Assert.Equal(0, gateway.Options.Load.ResultsSince("risk", 1, DateTimeOffset.MinValue).Requests);
-        Assert.Equal(10, gateway.Options.Load.ResultsSince("risk", 2, DateTimeOffset.MinValue).Failures);
+        Assert.Equal(0, (await gateway.ReportedAsync()).ResultsSince("risk", 1, DateTimeOffset.MinValue).Requests);
+        Assert.Equal(10, (await gateway.ReportedAsync()).ResultsSince("risk", 2, DateTimeOffset.MinValue).Failures);
     }
 
     /// <summary>Checks that an answer is a v2 error, <c>{"error": "..."}</c> with some text, and returns the text.</summary>

@@ -28,6 +28,9 @@ internal sealed class ScriptedRoutes : IRouteSource
         wake.SetResult();
     }
 
+    /// <summary>Calls answer again.</summary>
+    public void Mend() => _fail = false;
+
     public long Publish(IReadOnlyList<Route> routes)
     {
         TaskCompletionSource wake;

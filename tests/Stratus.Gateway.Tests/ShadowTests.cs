@@ -81,7 +81,7 @@ public sealed class ShadowTests(RolloutReplicas replicas)
         // request on a kept-alive connection waits for the last one to end) fails the test rather than hanging it.
         const int Requests = 20;
         await replicas.ExpectStableAnswersAsync(gateway, Requests).WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.Equal(0, gateway.Options.Load.Shadows.Since("risk", 2, DateTimeOffset.MinValue).Mirrored);
+        Assert.Equal(0, (await gateway.ReportedAsync()).ShadowSince("risk", 2, DateTimeOffset.MinValue).Mirrored);
         await Eventually.HoldsAsync(() => held.Held == Requests, "every copy reached the shadow");
 
         held.Release();
@@ -152,8 +152,8 @@ public sealed class ShadowTests(RolloutReplicas replicas)
     /// <summary>Waits until the shadow's answers to <paramref name="count"/> copies sent since a moment are in, and checks that no more are.</summary>
     private static async Task<ShadowSummary> MirroredAsync(TestGateway gateway, DateTimeOffset since, int count)
     {
-        await Eventually.HoldsAsync(() => gateway.Options.Load.Shadows.Since("risk", 2, since).Mirrored >= count, $"the shadow answered {count} copies");
-        var summary = gateway.Options.Load.Shadows.Since("risk", 2, since);
+        await Eventually.HoldsAsync(async () => (await gateway.ReportedAsync()).ShadowSince("risk", 2, since).Mirrored >= count, $"the shadow answered {count} copies");
+        var summary = (await gateway.ReportedAsync()).ShadowSince("risk", 2, since);
         Assert.Equal(count, summary.Mirrored);
         return summary;
     }

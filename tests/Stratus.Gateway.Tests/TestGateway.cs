@@ -3,14 +3,16 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Stratus.Core.Routing;
+using Stratus.Core.Scaling;
 
 namespace Stratus.Gateway.Tests;
 
 /// <summary>A gateway on a free port following a <see cref="ScriptedRoutes"/> source, and a client that calls it.</summary>
 internal sealed class TestGateway : IAsyncDisposable
 {
-    private TestGateway(GatewayOptions options, ScriptedRoutes routes, GatewayHost host)
+    private TestGateway(GatewayOptions options, ScriptedRoutes routes, GatewayHost host, ReportedLoad reported)
     {
+        Reported = reported;
         Options = options;
         Routes = routes;
         Host = host;
@@ -25,12 +27,24 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The gateway's load reports, kept as the control plane keeps them.</summary>
+    public ReportedLoad Reported { get; }
+
+    /// <summary>Reports the gateway's load now and returns every report's figures so far.</summary>
+    public async Task<LoadHistory> ReportedAsync()
+    {
+        await Host.Reporter.FlushAsync();
+        return Reported.History;
+    }
+
     /// <summary>Starts a gateway with the options (on port 0) and, when routes are given, waits until it took them.</summary>
     public static async Task<TestGateway> StartAsync(GatewayOptions options, params Route[] routes)
     {
         options.Port = 0;
+        var reported = new ReportedLoad();
+        options.LoadSinks = [reported];
         var source = new ScriptedRoutes();
-        var gateway = new TestGateway(options, source, await GatewayHost.StartAsync(options, source, logging => logging.SetMinimumLevel(LogLevel.Critical)));
+        var gateway = new TestGateway(options, source, await GatewayHost.StartAsync(options, source, logging => logging.SetMinimumLevel(LogLevel.Critical)), reported);
         if (routes.Length > 0)
         {
             await gateway.PublishAsync(routes);
@@ -62,5 +76,17 @@ internal sealed class TestGateway : IAsyncDisposable
     {
         Client.Dispose();
         await Host.DisposeAsync();
+    }
+}
+
+/// <summary>A load-report sink that keeps every report's figures at the moment it arrived, as a control plane does.</summary>
+internal sealed class ReportedLoad : ILoadReportSink
+{
+    public LoadHistory History { get; } = new();
+
+    public Task ReportLoadAsync(GatewayLoadReport report, CancellationToken cancellationToken)
+    {
+        History.Add(report, DateTimeOffset.UtcNow);
+        return Task.CompletedTask;
     }
 }

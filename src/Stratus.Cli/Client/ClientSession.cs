@@ -10,7 +10,7 @@ internal sealed class GlobalOptions
     public const string DefaultServer = "http://127.0.0.1:7700/";
     public const string DefaultGateway = "http://127.0.0.1:7780/";
 
-    public Option<string> Server { get; } = new("--server") { Description = "Control plane URL (else $STRATUS_SERVER, the config file, or " + DefaultServer + ").", Recursive = true };
+    public Option<string> Server { get; } = new("--server") { Description = "Control plane URL (else $STRATUS_SERVER, the config file, or " + DefaultServer + "); 'gateway' takes several, comma-separated.", Recursive = true };
 
     public Option<string> Token { get; } = new("--token") { Description = "API token (else $STRATUS_TOKEN, or the token file the config names).", Recursive = true };
 
@@ -76,7 +76,9 @@ internal sealed class GlobalOptions
     private ClientSession Open(ParseResult parse, IInteraction interaction)
     {
         var config = ClientConfig.Load(ConfigPath(parse));
-        var server = Url("--server", parse.GetValue(Server)) ?? Url("$STRATUS_SERVER", Environment.GetEnvironmentVariable("STRATUS_SERVER")) ?? config?.Server ?? new Uri(DefaultServer);
+        var servers = Urls("--server", parse.GetValue(Server)) is { Count: > 0 } given ? given
+            : Urls("$STRATUS_SERVER", Environment.GetEnvironmentVariable("STRATUS_SERVER")) is { Count: > 0 } fromEnvironment ? fromEnvironment
+            : [config?.Server ?? new Uri(DefaultServer)];
         var gateway = Url("--gateway", parse.GetValue(Gateway)) ?? Url("$STRATUS_GATEWAY", Environment.GetEnvironmentVariable("STRATUS_GATEWAY")) ?? config?.Gateway ?? new Uri(DefaultGateway);
         var token = parse.GetValue(Token) ?? Environment.GetEnvironmentVariable("STRATUS_TOKEN");
         if (string.IsNullOrEmpty(token) && config?.TokenFile is { } tokenFile && File.Exists(tokenFile))
@@ -84,8 +86,15 @@ internal sealed class GlobalOptions
             token = File.ReadAllText(tokenFile).Trim();
         }
 
-        return new ClientSession(new StratusClient(WithSlash(server), token), WithSlash(gateway), token, parse.GetValue(Output), interaction.Console);
+        return new ClientSession(new StratusClient(WithSlash(servers[0]), token), WithSlash(gateway), token, parse.GetValue(Output), interaction.Console)
+        {
+            Servers = [.. servers.Select(WithSlash)],
+        };
     }
+
+    /// <summary>A comma-separated list of URLs (the first is the one client verbs talk to).</summary>
+    private static List<Uri> Urls(string source, string? value) =>
+        string.IsNullOrEmpty(value) ? [] : [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => Url(source, v)!)];
 
     private static Uri? Url(string source, string? value) =>
         string.IsNullOrEmpty(value) ? null
@@ -98,6 +107,9 @@ internal sealed class GlobalOptions
 /// <summary>One client verb's connection and output settings.</summary>
 internal sealed record ClientSession(StratusClient Client, Uri Gateway, string? Token, OutputFormat Format, Spectre.Console.IAnsiConsole Console) : IDisposable
 {
+    /// <summary>Every control-plane server given (<see cref="Client"/> talks to the first).</summary>
+    public IReadOnlyList<Uri> Servers { get; init; } = [];
+
     public void Render<T>(T value, Action<T> table) => Output.Render(Console, Format, value, table);
 
     public void Dispose() => Client.Dispose();

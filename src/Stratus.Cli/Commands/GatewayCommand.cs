@@ -1,16 +1,21 @@
 using System.CommandLine;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
+using Stratus.Client;
 using Stratus.Core.Routing;
 using Stratus.Gateway;
 
 namespace Stratus.Cli.Commands;
 
-/// <summary><c>stratus gateway</c>: the inference endpoint on its own, following a control plane's route table over HTTP.</summary>
+/// <summary>
+/// <c>stratus gateway</c>: the inference endpoint on its own, following a control plane's route table over HTTP and
+/// reporting its load to it. With several servers (<c>--server URL,URL</c>) it follows the first that answers, fails
+/// over to the next when that one stops answering, and reports its load to all of them.
+/// </summary>
 internal sealed class GatewayCommand : Command
 {
     public GatewayCommand(IInteraction interaction, GlobalOptions global)
-        : base("gateway", "Run the inference endpoint, following the control plane's route table (--server, --token).")
+        : base("gateway", "Run the inference endpoint, following the control plane's route table and reporting load to it (--server URL[,URL...], --token).")
     {
         var host = new Option<string>("--host") { Description = "Address to bind.", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port; 0 picks a free one.", DefaultValueFactory = _ => 7780 };
@@ -29,10 +34,17 @@ internal sealed class GatewayCommand : Command
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             GatewayHost gateway;
+            GatewayOptions options;
+            var fixedRoutes = parse.GetValue(routes);
+            // One client per server: the session's for the first.
+            using var others = new Disposables([.. session.Servers.Skip(1).Select(server => new StratusClient(server, session.Token))]);
+            StratusClient[] servers = [session.Client, .. others.Clients];
             try
             {
-                IRouteSource source = parse.GetValue(routes) is { } file ? new StaticRouteSource(file.FullName) : session.Client;
-                gateway = await GatewayHost.StartAsync(new GatewayOptions
+                IRouteSource source = fixedRoutes is not null ? new StaticRouteSource(fixedRoutes.FullName)
+                    : servers.Length == 1 ? session.Client
+                    : new FailoverRouteSource(servers);
+                gateway = await GatewayHost.StartAsync(options = new GatewayOptions
                 {
                     Host = parse.GetValue(host)!,
                     Port = parse.GetValue(port),
@@ -40,6 +52,7 @@ internal sealed class GatewayCommand : Command
                     RateLimitPerSecond = parse.GetValue(rateLimit),
                     MaxRequestBodyBytes = parse.GetValue(maxBody),
                     RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
+                    LoadSinks = fixedRoutes is null ? servers : [],
                 }, source, cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or FileNotFoundException)
@@ -57,7 +70,8 @@ internal sealed class GatewayCommand : Command
             {
                 interaction.Line("Stratus gateway");
                 interaction.Field("inference", $"{gateway.Address}v2/models/{{deployment}}/infer");
-                interaction.Field("routes", parse.GetValue(routes) is { } fixedRoutes ? $"fixed, from {fixedRoutes.FullName}" : $"from {session.Client.Server}api/v1/routes");
+                interaction.Field("routes", fixedRoutes is not null ? $"fixed, from {fixedRoutes.FullName}" : $"from {string.Join(", then ", servers.Select(c => $"{c.Server}api/v1/routes"))}");
+                interaction.Field("load", fixedRoutes is not null ? "not reported (fixed routes)" : $"reported as {options.Id} to {string.Join(", ", servers.Select(c => c.Server))} every {options.LoadReportInterval.TotalMilliseconds:0} ms");
                 interaction.Line($"ready at {gateway.Address}");
                 try
                 {
@@ -71,5 +85,19 @@ internal sealed class GatewayCommand : Command
 
             return ExitCodes.Success;
         }, cancellationToken));
+    }
+
+    /// <summary>The clients of the servers after the first, disposed with the command.</summary>
+    private sealed class Disposables(IReadOnlyList<StratusClient> clients) : IDisposable
+    {
+        public IReadOnlyList<StratusClient> Clients => clients;
+
+        public void Dispose()
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
     }
 }

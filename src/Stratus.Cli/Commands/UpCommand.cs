@@ -63,13 +63,11 @@ internal sealed class UpCommand : Command
         var data = parse.GetValue(DataDirOption)!.FullName;
         var host = parse.GetValue(HostOption)!;
         Action<ILoggingBuilder>? logging = parse.GetValue(VerboseOption) ? b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information) : null;
-        // The gateway counts requests per deployment; the control plane's autoscaler reads the counts.
-        var load = new Stratus.Core.Scaling.DeploymentLoad();
         ControlPlaneHost controlPlane;
         try
         {
             controlPlane = await ControlPlaneHost.StartAsync(
-                new ControlPlaneOptions { DataDirectory = data, Host = host, Port = parse.GetValue(PortOption), CloudsFile = parse.GetValue(CloudsOption)?.FullName, Load = load },
+                new ControlPlaneOptions { DataDirectory = data, Host = host, Port = parse.GetValue(PortOption), CloudsFile = parse.GetValue(CloudsOption)?.FullName },
                 logging,
                 cancellationToken);
         }
@@ -87,7 +85,7 @@ internal sealed class UpCommand : Command
         GatewayHost gateway;
         try
         {
-            gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = host, Port = parse.GetValue(GatewayPortOption), Load = load, SampleSink = controlPlane.Samples }, controlPlane.Routes, logging, cancellationToken);
+            gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = host, Port = parse.GetValue(GatewayPortOption), LoadSinks = [controlPlane.Loads], SampleSink = controlPlane.Samples }, controlPlane.Routes, logging, cancellationToken);
         }
         catch (IOException e)
         {

@@ -36,7 +36,8 @@ public sealed record ControlPlaneServices(
     BlockList? Blocks = null,
     Func<CancellationToken, Task>? PublishRoutes = null,
     IReadOnlyDictionary<string, Stratus.Core.Scaling.AutoscaleDecision>? Autoscaler = null,
-    RolloutController? Rollouts = null);
+    RolloutController? Rollouts = null,
+    Stratus.ControlPlane.Load.GatewayLoads? GatewayLoads = null);
 
 /// <summary>
 /// The control plane's REST API under <c>/api/v1</c>. Every call carries a bearer token whose role must allow it
@@ -563,6 +564,8 @@ public static class ControlPlaneApi
             .Describe("The route table gateways follow", "With 'after', a long-poll: answers as soon as the version is newer, or with the current table at the timeout.")
             .Produces<RouteTable>();
 
+        api.MapGatewayLoad(services);
+
         api.MapGet("/audit", (HttpContext context, long? after) => Authorized(context, services, Role.Viewer, async _ =>
             Results.Json(await services.Audit.ListAsync(after ?? 0, 1000, context.RequestAborted), Json)))
             .Describe("Audit entries after a sequence number, up to 1000")
@@ -1006,7 +1009,7 @@ public static class ControlPlaneApi
     }
 
     /// <summary>The body as <typeparamref name="T"/>, or the 400 (not JSON of that shape) or 413 (too large) to answer.</summary>
-    private static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context)
+    internal static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context)
     {
         SetBodyLimit(context, MaxJsonBodyBytes);
         if (context.Request.ContentLength > MaxJsonBodyBytes)

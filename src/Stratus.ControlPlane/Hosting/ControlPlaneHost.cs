@@ -9,6 +9,7 @@ using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Deployments.Reconciliation;
 using Stratus.ControlPlane.Leadership;
 using Stratus.ControlPlane.Deployments.Rollouts;
+using Stratus.ControlPlane.Load;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
@@ -32,9 +33,6 @@ public sealed class ControlPlaneOptions
     public string? CloudsFile { get; set; }
 
     public TimeSpan ReconcilePeriod { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>Request counts per deployment from a gateway in this process; with it, autoscaled deployments are sized every second.</summary>
-    public Stratus.Core.Scaling.DeploymentLoad? Load { get; set; }
 
     /// <summary>How long a replica that is no longer wanted stays out of the route table, finishing its requests, before it stops.</summary>
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(2);
@@ -63,8 +61,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     /// <summary>Serving the stored route table, leader or not.</summary>
     private readonly Task _following;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts, IRequestSampleSink samples, LeaderElection election, RouteStoreFollower follower)
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop autoscaler, RolloutController rollouts, IRequestSampleSink samples, GatewayLoads loads, LeaderElection election, RouteStoreFollower follower)
     {
+        Loads = loads;
         Samples = samples;
         _app = app;
         _loop = loop;
@@ -77,7 +76,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         _leading = Task.Run(() => election.RunAsync(
             (_, leading) => Task.WhenAll(
                 Task.Run(() => loop.RunAsync(leading), CancellationToken.None),
-                autoscaler is null ? Task.CompletedTask : Task.Run(() => autoscaler.RunAsync(TimeSpan.FromSeconds(1), leading), CancellationToken.None),
+                Task.Run(() => autoscaler.RunAsync(TimeSpan.FromSeconds(1), leading), CancellationToken.None),
                 Task.Run(() => rollouts.RunAsync(TimeSpan.FromSeconds(1), leading), CancellationToken.None)),
             _stopping.Token));
     }
@@ -96,6 +95,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
     /// <summary>Where a gateway in the same process hands the live requests it records as samples.</summary>
     public IRequestSampleSink Samples { get; }
+
+    /// <summary>Every gateway's load, merged: where a gateway in the same process reports (its in-process sink), and what the autoscaler and the rollout controller read.</summary>
+    public GatewayLoads Loads { get; }
 
     public static async Task<ControlPlaneHost> StartAsync(ControlPlaneOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
@@ -149,15 +151,14 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var audit = new SqliteAuditLog(database, time);
         var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region), routeStore, time);
-        AutoscalerLoop? autoscaler = options.Load is { } load
-            ? new AutoscalerLoop(deployments, audit, load, clouds, loop.Trigger, time, logger)
-            : null;
-        var rollouts = new RolloutController(deployments, audit, options.Load, loop.Trigger, time, logger, registry, consistency);
-        var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler?.Decisions, rollouts);
+        var loads = new GatewayLoads(time);
+        var autoscaler = new AutoscalerLoop(deployments, audit, loads, clouds, loop.Trigger, time, logger);
+        var rollouts = new RolloutController(deployments, audit, loads, loop.Trigger, time, logger, registry, consistency);
+        var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler.Decisions, rollouts, loads);
         ControlPlaneApi.Map(app, services);
         app.MapGroup("/api/v1").MapLeader(services, election, leases, options.Leadership);
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), election, new RouteStoreFollower(routeStore, routes, time, logger));
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), loads, election, new RouteStoreFollower(routeStore, routes, time, logger));
     }
 
     /// <summary>

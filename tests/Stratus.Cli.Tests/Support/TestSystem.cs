@@ -10,9 +10,9 @@ namespace Stratus.Cli.Tests.Support;
 /// </summary>
 internal sealed class TestSystem : IAsyncDisposable
 {
-    private TestSystem(string data, ControlPlaneHost controlPlane, GatewayHost gateway, Stratus.Core.Scaling.DeploymentLoad load)
+    private TestSystem(string data, ControlPlaneHost controlPlane, GatewayHost gateway)
     {
-        Load = load;
+        Load = controlPlane.Loads;
         Data = data;
         ControlPlane = controlPlane;
         Gateway = gateway;
@@ -27,8 +27,8 @@ internal sealed class TestSystem : IAsyncDisposable
 
     public string AdminToken { get; }
 
-    /// <summary>What the gateway counted, as the autoscaler and the rollout controller read it.</summary>
-    public Stratus.Core.Scaling.DeploymentLoad Load { get; }
+    /// <summary>What the gateway reported, as the autoscaler and the rollout controller read it.</summary>
+    public Stratus.Core.Scaling.ILoadView Load { get; }
 
     /// <param name="cloudsYaml">A clouds.yaml of the test's own; null for the three default local clouds.</param>
     public static async Task<TestSystem> StartAsync(string? cloudsYaml = null)
@@ -42,7 +42,6 @@ internal sealed class TestSystem : IAsyncDisposable
             await File.WriteAllTextAsync(clouds, cloudsYaml);
         }
 
-        var load = new Stratus.Core.Scaling.DeploymentLoad();
         var controlPlane = await ControlPlaneHost.StartAsync(
             new ControlPlaneOptions
             {
@@ -53,11 +52,10 @@ internal sealed class TestSystem : IAsyncDisposable
                 // Long enough that a gateway on a loaded machine has the table without a draining replica before it stops.
                 DrainPeriod = TimeSpan.FromMilliseconds(1500),
                 Replica = new ReplicaExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "stratus.dll")]),
-                Load = load,
             },
             _ => { });
-        var gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0, Load = load, SampleSink = controlPlane.Samples }, controlPlane.Routes, _ => { });
-        return new TestSystem(data, controlPlane, gateway, load);
+        var gateway = await GatewayHost.StartAsync(new GatewayOptions { Port = 0, LoadSinks = [controlPlane.Loads], SampleSink = controlPlane.Samples }, controlPlane.Routes, _ => { });
+        return new TestSystem(data, controlPlane, gateway);
     }
 
     /// <summary>A command line against this system as an admin, with a config path that does not exist (so no user config leaks in).</summary>
@@ -67,10 +65,13 @@ internal sealed class TestSystem : IAsyncDisposable
         [.. args, "--server", ControlPlane.Address.ToString(), "--gateway", Gateway.Address.ToString(), "--token", token, "--config", Path.Combine(Data, "no-config.json")]);
 
     /// <summary>Waits until the gateway itself answers the deployment (it follows the route table a moment after the control plane has it).</summary>
-    public async Task WaitForGatewayAsync(string deployment)
+    public Task WaitForGatewayAsync(string deployment) => WaitForGatewayAsync(Gateway.Address, deployment);
+
+    /// <summary>Waits until the gateway at an address answers the deployment.</summary>
+    public static async Task WaitForGatewayAsync(Uri gateway, string deployment)
     {
         var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"));
-        using var http = new HttpClient { BaseAddress = Gateway.Address };
+        using var http = new HttpClient { BaseAddress = gateway };
         await Stratus.Testing.Eventually.HoldsAsync(
             async () =>
             {
@@ -92,7 +93,10 @@ internal sealed class TestSystem : IAsyncDisposable
     }
 
     /// <summary>The same steady load, also counting which model version answered and how long the callers waited at most.</summary>
-    public async Task<LoadResult> MeasuredLoadAsync(string deployment, int callers, CancellationToken stop)
+    public Task<LoadResult> MeasuredLoadAsync(string deployment, int callers, CancellationToken stop) => MeasuredLoadAsync(Gateway.Address, deployment, callers, stop);
+
+    /// <summary>The same through the gateway at an address.</summary>
+    public static async Task<LoadResult> MeasuredLoadAsync(Uri gateway, string deployment, int callers, CancellationToken stop)
     {
         var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"), CancellationToken.None);
         var ok = 0;
@@ -100,7 +104,7 @@ internal sealed class TestSystem : IAsyncDisposable
         var versions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         var slowest = TimeSpan.Zero;
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
-        using var http = new HttpClient { BaseAddress = Gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(30) };
         async Task Caller()
         {
             for (var begun = System.Diagnostics.Stopwatch.GetTimestamp(); Stratus.Testing.LoadBound.GoesOn(begun, stop);)

@@ -31,6 +31,7 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     private string _viewer = null!;
     private int _triggers;
     private LocalCloudProvider _cloud = null!;
+    private readonly Stratus.ControlPlane.Load.GatewayLoads _loads = new(TimeProvider.System);
 
     public async Task InitializeAsync()
     {
@@ -50,7 +51,8 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
             new RouteTablePublisher(TimeProvider.System),
             () => Interlocked.Increment(ref _triggers),
             [cloud],
-            new Dictionary<string, ICloudProvider> { [cloud.Name] = _cloud });
+            new Dictionary<string, ICloudProvider> { [cloud.Name] = _cloud },
+            GatewayLoads: _loads);
         _admin = (await tokens.CreateAsync(Role.Admin, "admin")).Secret;
         _deployer = (await tokens.CreateAsync(Role.Deployer, "deployer")).Secret;
         _viewer = (await tokens.CreateAsync(Role.Viewer, "viewer")).Secret;

@@ -205,14 +205,4 @@ public sealed class BlockListTests
         Assert.Empty(blocks.ActiveFor("risk"));
         Assert.Empty(blocks.CloudBlocks());
     }
-
-    /// <summary>A clock the test moves by hand.</summary>
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }

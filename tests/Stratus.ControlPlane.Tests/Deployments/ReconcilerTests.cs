@@ -600,16 +600,6 @@ public sealed class ReconcilerTests : IAsyncLifetime
         public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Running);
     }
 
-    /// <summary>A clock the test moves by hand.</summary>
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
-
     /// <summary>A real local cloud whose launches wait for the test to open a gate (the cloud API boundary, held still).</summary>
     private sealed class GatedProvider(LocalCloudProvider inner) : ICloudProvider
     {

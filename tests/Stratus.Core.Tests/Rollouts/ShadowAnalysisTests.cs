@@ -174,17 +174,16 @@ public sealed class ShadowAnalysisTests
     [InlineData(0.52f, ShadowAction.RollBack)]
     public void Judge_RealResponsesThroughTheWindow_PromotesOrRollsBack(float shadowScore, ShadowAction expected)
     {
-        var results = new ShadowResults();
-        var start = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var summary = ShadowSummary.Empty;
         var stable = Response(0.5f);
         var shadow = Response(shadowScore);
         for (var i = 0; i < 60; i++)
         {
             var comparison = ResponseComparer.Compare(stable, shadow, Policy.AbsoluteTolerance, Policy.RelativeTolerance);
-            results.Record("fraud", 2, new ShadowSample(true, true, comparison), start.AddSeconds(i));
+            summary = summary.Merge(ShadowSummary.Of(new ShadowSample(true, true, comparison)));
         }
 
-        var verdict = ShadowAnalysis.Judge(Policy, Policy.Duration, results.Since("fraud", 2, start));
+        var verdict = ShadowAnalysis.Judge(Policy, Policy.Duration, summary);
 
         Assert.Equal(expected, verdict.Action);
     }

@@ -124,23 +124,3 @@ public sealed class CanaryAnalysisTests
         Assert.Equal(CanaryAction.Advance, verdict.Action);
     }
 }
-
-public sealed class DeploymentLoadTests
-{
-    [Fact]
-    public void ResultsByCloudSince_SplitsAVersionsResultsByTheCloudThatAnswered()
-    {
-        var load = new DeploymentLoad();
-        var start = DateTimeOffset.UnixEpoch;
-        load.Result("risk", 2, true, TimeSpan.FromMilliseconds(5), start, "local-us");
-        load.Result("risk", 2, false, TimeSpan.FromMilliseconds(5), start.AddSeconds(1), "local-eu");
-        load.Result("risk", 2, false, TimeSpan.FromMilliseconds(5), start.AddSeconds(2), "local-eu");
-        load.Result("risk", 1, true, TimeSpan.FromMilliseconds(5), start.AddSeconds(2), "local-eu");
-
-        var byCloud = load.ResultsByCloudSince("risk", 2, start.AddMilliseconds(500));
-
-        Assert.Equal(["local-eu"], byCloud.Keys);
-        Assert.Equal((2L, 2L), (byCloud["local-eu"].Requests, byCloud["local-eu"].Failures));
-        Assert.Equal((3L, 2L), (load.ResultsSince("risk", 2, start).Requests, load.ResultsSince("risk", 2, start).Failures));
-    }
-}

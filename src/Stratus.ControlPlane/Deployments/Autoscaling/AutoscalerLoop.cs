@@ -8,12 +8,12 @@ using Stratus.Core.Scaling;
 namespace Stratus.ControlPlane.Deployments.Autoscaling;
 
 /// <summary>
-/// Once a period, samples each autoscaled deployment's load (requests in flight and completed, as the gateway counts
-/// them), asks the <see cref="Autoscaler"/> for the replica count, and writes a changed count as the deployment's
+/// Once a period, samples each autoscaled deployment's load (requests in flight and completed, summed over the gateways that
+/// report), asks the <see cref="Autoscaler"/> for the replica count, and writes a changed count as the deployment's
 /// desired state (audited as <c>deployment.autoscale</c> with the reason); the reconciler then acts, placing new
 /// replicas where the planner says. The last decision per deployment is kept for the API.
 /// </summary>
-public sealed partial class AutoscalerLoop(IDeploymentStateStore store, IAuditLog audit, DeploymentLoad load, IReadOnlyList<CloudSpec> clouds, Action trigger, TimeProvider time, ILogger logger)
+public sealed partial class AutoscalerLoop(IDeploymentStateStore store, IAuditLog audit, ILoadView load, IReadOnlyList<CloudSpec> clouds, Action trigger, TimeProvider time, ILogger logger)
 {
     private readonly Dictionary<string, List<LoadSample>> _samples = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AutoscalerState> _states = new(StringComparer.Ordinal);

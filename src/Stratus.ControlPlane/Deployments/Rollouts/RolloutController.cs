@@ -14,7 +14,7 @@ namespace Stratus.ControlPlane.Deployments.Rollouts;
 /// <item>rolling: the deployment's version becomes the new one; new replicas are ready before old ones drain;</item>
 /// <item>blue-green: the new version starts beside the old at weight 0, and all traffic switches once it is ready;</item>
 /// <item>canary: the new version's weight follows the steps while <see cref="CanaryAnalysis"/> compares its error
-/// rate (overall and per cloud) and p99 with the stable version's over each step (as the gateway counts them); it
+/// rate (overall and per cloud) and p99 with the stable version's over each step (as the gateways report them); it
 /// promotes after the last step and rolls back on its own, with the reason, as soon as the canary is worse;</item>
 /// <item>shadow: the new version starts beside the old at weight 0 and gateways mirror live requests to it;
 /// <see cref="ShadowAnalysis"/> compares its answers with the stable ones (errors, differences per output, arg-max
@@ -25,7 +25,7 @@ namespace Stratus.ControlPlane.Deployments.Rollouts;
 public sealed partial class RolloutController(
     IDeploymentStateStore store,
     IAuditLog audit,
-    DeploymentLoad? load,
+    ILoadView load,
     Action trigger,
     TimeProvider time,
     ILogger logger,
@@ -94,7 +94,7 @@ public sealed partial class RolloutController(
     {
         var weight = rollout.Steps[Math.Clamp(rollout.Step, 0, rollout.Steps.Count - 1)];
         TrafficSplit[] wanted = [new(rollout.FromVersion, 100 - weight), new(rollout.ToVersion, weight, rollout.Replicas)];
-        if (await InStepAsync(rollout, d, wanted, canaryReady > 0, canaryReady == 0 ? $"starting version {rollout.ToVersion} at {weight}%" : rollout.Reason, "rollout.weight", now, cancellationToken) is not { } gateway)
+        if (!await InStepAsync(rollout, d, wanted, canaryReady > 0, canaryReady == 0 ? $"starting version {rollout.ToVersion} at {weight}%" : rollout.Reason, "rollout.weight", now, cancellationToken))
         {
             return;
         }
@@ -113,9 +113,9 @@ public sealed partial class RolloutController(
             policy,
             rollout.Step,
             now - rollout.StepStartedAt,
-            gateway.ResultsSince(d.Name, rollout.FromVersion, rollout.StepStartedAt),
-            gateway.ResultsSince(d.Name, rollout.ToVersion, rollout.StepStartedAt),
-            gateway.ResultsByCloudSince(d.Name, rollout.ToVersion, rollout.StepStartedAt));
+            load.ResultsSince(d.Name, rollout.FromVersion, rollout.StepStartedAt),
+            load.ResultsSince(d.Name, rollout.ToVersion, rollout.StepStartedAt),
+            load.ResultsByCloudSince(d.Name, rollout.ToVersion, rollout.StepStartedAt));
         switch (verdict.Action)
         {
             case CanaryAction.Wait:
@@ -142,7 +142,7 @@ public sealed partial class RolloutController(
     private async Task ShadowAsync(Rollout rollout, Deployment d, int shadowReady, DateTimeOffset now, CancellationToken cancellationToken)
     {
         TrafficSplit[] staged = [new(rollout.FromVersion, 100), new(rollout.ToVersion, 0, rollout.Replicas) { Mirror = rollout.Mirror }];
-        if (await InStepAsync(rollout, d, staged, shadowReady >= rollout.Replicas, $"starting {rollout.Replicas} shadow replica(s) of version {rollout.ToVersion}", "rollout.stage", now, cancellationToken) is not { } gateway)
+        if (!await InStepAsync(rollout, d, staged, shadowReady >= rollout.Replicas, $"starting {rollout.Replicas} shadow replica(s) of version {rollout.ToVersion}", "rollout.stage", now, cancellationToken))
         {
             return;
         }
@@ -156,7 +156,7 @@ public sealed partial class RolloutController(
             RelativeTolerance = rollout.Mirror.RelativeTolerance,
             MinArgmaxAgreement = rollout.MinArgmaxAgreement,
         };
-        var summary = gateway.Shadows.Since(d.Name, rollout.ToVersion, rollout.StepStartedAt);
+        var summary = load.ShadowSince(d.Name, rollout.ToVersion, rollout.StepStartedAt);
         var verdict = ShadowAnalysis.Judge(policy, now - rollout.StepStartedAt, summary);
         var report = ShadowAnalysis.Describe(summary);
         rollout = rollout with { Report = report };
@@ -169,12 +169,10 @@ public sealed partial class RolloutController(
                 await audit.AppendAsync("rollout", "rollout.shadow", d.Name, null, JsonSerializer.Serialize(new { version = rollout.ToVersion, verdict = "promote", verdict.Reason, report }), cancellationToken);
                 await SetAsync(d, d with { ModelVersion = rollout.ToVersion, Traffic = [], Replicas = rollout.Replicas }, "rollout.promote", cancellationToken);
                 await FinishAsync(rollout, RolloutState.Promoted, verdict.Reason, cancellationToken);
-                gateway.Shadows.Clear(d.Name, rollout.ToVersion);
                 break;
             case ShadowAction.RollBack:
                 await audit.AppendAsync("rollout", "rollout.shadow", d.Name, null, JsonSerializer.Serialize(new { version = rollout.ToVersion, verdict = "rollback", verdict.Reason, report }), cancellationToken);
                 await RollBackAsync(rollout, d, verdict.Reason, cancellationToken);
-                gateway.Shadows.Clear(d.Name, rollout.ToVersion);
                 break;
         }
     }
@@ -182,28 +180,23 @@ public sealed partial class RolloutController(
     /// <summary>
     /// Puts the deployment's traffic in the rollout's split and, until the new version is <paramref name="ready"/> in
     /// it, holds the step's clock at now with <paramref name="waiting"/> as the reason; true once the analysis may
-    /// judge: then the gateway's load data to judge by, otherwise null.
+    /// judge.
     /// </summary>
-    private async Task<DeploymentLoad?> InStepAsync(Rollout rollout, Deployment d, TrafficSplit[] wanted, bool ready, string waiting, string action, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<bool> InStepAsync(Rollout rollout, Deployment d, TrafficSplit[] wanted, bool ready, string waiting, string action, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var split = d.Traffic.SequenceEqual(wanted);
-        if (!split || !ready)
+        if (split && ready)
         {
-            if (!split)
-            {
-                await SetAsync(d, d with { Traffic = wanted }, action, cancellationToken);
-            }
-
-            await store.PutRolloutAsync(rollout with { StepStartedAt = now, Reason = waiting }, cancellationToken);
-            return null;
+            return true;
         }
 
-        if (load is null)
+        if (!split)
         {
-            await store.PutRolloutAsync(rollout with { Reason = "no load data from a gateway in this process: promote or roll back by hand" }, cancellationToken);
+            await SetAsync(d, d with { Traffic = wanted }, action, cancellationToken);
         }
 
-        return load;
+        await store.PutRolloutAsync(rollout with { StepStartedAt = now, Reason = waiting }, cancellationToken);
+        return false;
     }
 
     /// <summary>promote, pause, resume or rollback, by hand.</summary>

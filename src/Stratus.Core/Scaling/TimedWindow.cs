@@ -1,4 +1,4 @@
-namespace Stratus.Core.Rollouts;
+namespace Stratus.Core.Scaling;
 
 /// <summary>The last <c>capacity</c> timestamped entries, oldest first; thread-safe.</summary>
 internal sealed class TimedWindow<T>(int capacity)

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Stratus.Cli.Tests.Support;
+using Stratus.Client;
+using Xunit.Abstractions;
+
+namespace Stratus.Cli.Tests;
+
+/// <summary>
+/// Load decisions from gateways in other processes: one <c>stratus server</c> and two <c>stratus gateway</c>
+/// processes in two regions (<see cref="ProcessSystem"/>), whose load reports the server merges. Each gateway alone
+/// carries half of the load, so what the server decides it decides on the merged figures.
+/// </summary>
+[Trait("Category", "Process")]
+public sealed class GatewayProcessesTests(ProcessSystem system, ITestOutputHelper output) : IClassFixture<ProcessSystem>
+{
+    private StratusClient Client => system.Client;
+
+    private async Task PushAsync(string file)
+    {
+        await using var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model(file));
+        await Client.PushModelAsync("credit-risk", model);
+    }
+
+    private async Task ReachableThroughBothAsync(string deployment)
+    {
+        foreach (var gateway in system.Gateways)
+        {
+            await TestSystem.WaitForGatewayAsync(gateway, deployment);
+        }
+    }
+
+    /// <summary>Steady load through both gateways, <paramref name="callers"/> callers each.</summary>
+    private Task<LoadResult[]> LoadThroughBothAsync(string deployment, int callers, CancellationToken stop) =>
+        Task.WhenAll(system.Gateways.Select(g => TestSystem.MeasuredLoadAsync(g, deployment, callers, stop)));
+
+    [Fact]
+    public async Task Gateways_ReportToTheServer_BothFreshInTheirRegions()
+    {
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () => (await Client.ListGatewaysAsync()) is { Count: 2 } gateways && gateways.All(g => g.Fresh && g.Sequence > 1),
+            "both gateways report",
+            seconds: 30);
+
+        var gateways = await Client.ListGatewaysAsync();
+        Assert.Equal(ProcessSystem.Regions.Order(), gateways.Select(g => g.Region!).Order());
+    }
+
+    [Fact]
+    public async Task Autoscaling_LoadThroughBothGateways_ScalesOnTheirSumAndBackDown()
+    {
+        await PushAsync("credit-risk.onnx");
+        await Client.ApplyAsync("auto", """
+            {"model":"credit-risk","replicas":1,"public":true,"placement":{"allowedClouds":["local-ap"]},
+             "autoscaling":{"minReplicas":1,"maxReplicas":4,"targetPerReplica":13,"scaleDownDelay":"00:00:03","stableWindow":"00:00:06","panicWindow":"00:00:02"}}
+            """);
+        await Client.WaitForReadyAsync("auto", 1, TimeSpan.FromSeconds(60));
+        await ReachableThroughBothAsync("auto");
+
+        // 25 callers per gateway: each alone would want 25 / 13 -> 2 replicas; their sum, 50 / 13 -> 4.
+        using var stop = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+        var load = LoadThroughBothAsync("auto", 25, stop.Token);
+        long busyGateways = 0;
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () =>
+            {
+                busyGateways = Math.Max(busyGateways, (await Client.ListGatewaysAsync()).Where(g => g.Fresh && g.InFlight > 0).Select(_ => 1).Sum());
+                return (await Client.GetDeploymentAsync("auto")).ReadyReplicas == 4;
+            },
+            "50 callers through two gateways scaled the deployment to 4 replicas",
+            seconds: 120);
+        var up = clock.Elapsed;
+
+        await stop.CancelAsync();
+        var results = await load;
+        clock.Restart();
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () => (await Client.GetDeploymentAsync("auto")) is { ReadyReplicas: 1, Replicas.Count: 1 },
+            "the idle deployment scaled back to 1",
+            seconds: 90);
+        var down = clock.Elapsed;
+
+        output.WriteLine($"1 -> 4 replicas in {up.TotalSeconds:0.0} s with 25 callers through each of two gateways; back to 1 in {down.TotalSeconds:0.0} s; answered {string.Join(" + ", results.Select(r => r.Ok))}, failed {results.Sum(r => r.Failed)}");
+        Assert.All(results, r => Assert.True(r.Ok > 0 && r.Failed == 0, string.Join(" | ", r.Failures)));
+        Assert.Equal(2, busyGateways);
+        Assert.Contains(await Client.ListAuditAsync(), e => e.Action == "deployment.autoscale" && e.After!.Contains("\"replicas\":4", StringComparison.Ordinal));
+        await Client.DeleteDeploymentAsync("auto");
+    }
+
+    [Fact]
+    public async Task BadCanary_LoadThroughBothGateways_IsRolledBackOnTheirMergedFigures()
+    {
+        await PushAsync("credit-risk.onnx");
+        var stable = (await Client.ListModelsAsync()).Where(m => m.Name == "credit-risk").Max(m => m.Version);
+        await Client.DeployAsync("risk", "credit-risk", stable, 1, placement: new() { AllowedClouds = ["local-us"] }, isPublic: true);
+        await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
+        await ReachableThroughBothAsync("risk");
+
+        // The next version is another model: the deployment's requests do not fit it, so it answers them with errors.
+        await PushAsync("mlp-large.onnx");
+        using var stop = new CancellationTokenSource();
+        var load = LoadThroughBothAsync("risk", 2, stop.Token);
+        var started = Stopwatch.GetTimestamp();
+        await Client.StartRolloutAsync("risk", stable + 1, "canary", new RolloutSettings { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
+        RolloutInfo? rollout = null;
+        await Stratus.Testing.Eventually.HoldsAsync(async () => (rollout = await Client.GetRolloutAsync("risk")).State is "promoted" or "rolledBack", "the rollout settled", seconds: 120);
+        var took = Stopwatch.GetElapsedTime(started);
+        await stop.CancelAsync();
+        var results = await load;
+
+        output.WriteLine($"bad canary through two gateways: {rollout!.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); answered {string.Join(" + ", results.Select(r => r.Ok))}, failed {results.Sum(r => r.Failed)}");
+        Assert.Equal("rolledBack", rollout.State);
+        Assert.StartsWith("error rate 100.0%", rollout.Reason, StringComparison.Ordinal);
+        Assert.All(results, r => Assert.True(r.Ok > 0 && r.Failed == 0, string.Join(" | ", r.Failures)));
+        Assert.All(results, r => Assert.Equal([stable.ToString(System.Globalization.CultureInfo.InvariantCulture)], r.Versions.Keys));
+        var deployment = await Client.GetDeploymentAsync("risk");
+        Assert.Equal(stable, deployment.Deployment.ModelVersion);
+        Assert.Empty(deployment.Deployment.Traffic);
+    }
+}
