@@ -120,7 +120,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
         builder.Services.AddProblemDetails();
-        ControlPlaneApi.AddOpenApiDocument(builder.Services);
+        ControlPlaneApi.AddServices(builder.Services, tokens);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
         var deployments = new SqliteDeploymentStore(database, time);
