@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Stratus.Core.Api;
 using Stratus.ControlPlane.Auth;
 using Stratus.ControlPlane.Deployments.Reconciliation;
 using Stratus.ControlPlane.Providers;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,6 +10,7 @@ using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
 using Stratus.ControlPlane.Store;
+using Stratus.Core.Api;
 using Stratus.Core.Clouds;
 
 namespace Stratus.ControlPlane.Api;
@@ -41,12 +41,18 @@ public sealed record ControlPlaneServices(
 /// </summary>
 public static class ControlPlaneApi
 {
-    /// <summary>The JSON the API speaks: camelCase names, enums as camelCase strings, unknown fields refused.</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    /// <summary>The JSON the API speaks (<see cref="ApiJson.Strict"/>): camelCase names, enums as camelCase strings, unknown fields refused.</summary>
+    public static JsonSerializerOptions Json => ApiJson.Strict;
+
+    /// <summary>
+    /// Registers what the API needs on the builder's services: the bearer scheme over <paramref name="tokens"/>, the
+    /// role policies, and the OpenAPI document.
+    /// </summary>
+    public static void AddServices(IServiceCollection services, ITokenStore tokens)
     {
-        Converters = { new TensorDataTypeJsonConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
+        services.AddStratusAuthorization(tokens);
+        AddOpenApiDocument(services);
+    }
 
     private static void AddOpenApiDocument(IServiceCollection services) => services.AddOpenApi("v1", options =>
     {
@@ -62,16 +68,6 @@ public static class ControlPlaneApi
             return Task.CompletedTask;
         });
     });
-
-    /// <summary>
-    /// Registers what the API needs on the builder's services: the bearer scheme over <paramref name="tokens"/>, the
-    /// role policies, and the OpenAPI document.
-    /// </summary>
-    public static void AddServices(IServiceCollection services, ITokenStore tokens)
-    {
-        services.AddStratusAuthorization(tokens);
-        AddOpenApiDocument(services);
-    }
 
     /// <summary>Maps every endpoint under <c>/api/v1</c>, each needing at least the viewer role, and the OpenAPI document.</summary>
     public static void Map(IEndpointRouteBuilder app, ControlPlaneServices services)
@@ -89,11 +85,6 @@ public static class ControlPlaneApi
             .MapTokens(services);
         app.MapOpenApi("/api/{documentName}/openapi.json");
     }
-
-    public const int MaxReplicas = 1000;
-
-    /// <summary>Most live requests a deployment may have recorded per version as samples (within the registry's limit).</summary>
-    public const int MaxRecordedProbes = 32;
 
     /// <summary>Largest JSON request body (specs, scale, token requests); larger ones get 413 and change nothing.</summary>
     public const long MaxJsonBodyBytes = 1024 * 1024;

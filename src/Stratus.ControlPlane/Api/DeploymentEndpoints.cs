@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Stratus.ControlPlane.Auth;
 using Stratus.ControlPlane.Registry;
+using Stratus.Core.Api;
 using Stratus.Core.Deployments;
+using Stratus.Core.Models;
 using Stratus.Core.Placement;
 using static Stratus.ControlPlane.Api.ApiHttp;
 
@@ -46,9 +48,9 @@ internal static class DeploymentEndpoints
             if (spec.Strategy is { } strategyName && before is not null && before.ModelVersion != deployment.ModelVersion)
             {
                 // A new version with a strategy: the rest of the spec applies now; the version goes through a rollout.
-                if (!RolloutEndpoints.TryParseStrategy(strategyName, out var strategy))
+                if (!DeploymentSpecValidation.TryParseStrategy(strategyName, out var strategy))
                 {
-                    return Problem(StatusCodes.Status400BadRequest, "invalid deployment", RolloutEndpoints.StrategyProblem);
+                    return Problem(StatusCodes.Status400BadRequest, "invalid deployment", DeploymentSpecValidation.StrategyProblem);
                 }
 
                 if (await RolloutEndpoints.InProgressAsync(services, name, context.RequestAborted) is { } inProgress)
@@ -90,9 +92,9 @@ internal static class DeploymentEndpoints
                 return malformed;
             }
 
-            if (request?.Replicas is not (>= 0 and <= ControlPlaneApi.MaxReplicas) || request.Replicas is not { } replicas)
+            if (request?.Replicas is not (>= 0 and <= DeploymentSpecValidation.MaxReplicas) || request.Replicas is not { } replicas)
             {
-                return Problem(StatusCodes.Status400BadRequest, "invalid scale", $"'replicas' must be between 0 and {ControlPlaneApi.MaxReplicas}");
+                return Problem(StatusCodes.Status400BadRequest, "invalid scale", $"'replicas' must be between 0 and {DeploymentSpecValidation.MaxReplicas}");
             }
 
             if (await FindAsync(services, name, context.RequestAborted) is not { } before)
@@ -129,7 +131,7 @@ internal static class DeploymentEndpoints
                 return NoSuchDeployment(name);
             }
 
-            var problems = await DeploymentSpecReader.TrafficProblemsAsync(services, before.Model, splits ?? [], context.RequestAborted);
+            var problems = DeploymentSpecValidation.TrafficProblems(before.Model, splits ?? [], await DeploymentSpecReader.VersionsAsync(services, before.Model, context.RequestAborted));
             if (problems.Count > 0)
             {
                 return Problem(StatusCodes.Status400BadRequest, "invalid traffic split", string.Join("; ", problems));

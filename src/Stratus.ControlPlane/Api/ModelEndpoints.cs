@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Stratus.ControlPlane.Auth;
 using Stratus.ControlPlane.Registry;
+using Stratus.Core.Api;
+using Stratus.Core.Models;
 using static Stratus.ControlPlane.Api.ApiHttp;
 
 namespace Stratus.ControlPlane.Api;
@@ -64,7 +66,7 @@ internal static class ModelEndpoints
 
         api.MapGet("/models/{name}/versions/{version:int}/samples", async (HttpContext context, string name, int version) =>
             await services.Models.GetAsync(name, version, context.RequestAborted) is { } found
-                ? Results.Json((await services.Models.ListSamplesAsync(found, context.RequestAborted)).Select(SampleView.Of), ControlPlaneApi.Json)
+                ? Results.Json((await services.Models.ListSamplesAsync(found, context.RequestAborted)).Select(View), ControlPlaneApi.Json)
                 : NoSuchVersion(name, version))
             .Describe("A model version's sample requests")
             .Produces<SampleView[]>();
@@ -105,6 +107,12 @@ internal static class ModelEndpoints
             var after = deployment is null ? JsonSerializer.Serialize(new { added, source }, ControlPlaneApi.Json) : JsonSerializer.Serialize(new { added, source, deployment }, ControlPlaneApi.Json);
             await services.Audit.AppendAsync(actor, "model.samples", $"{version.Name}/{version.Version}", null, after, cancellationToken);
         }
+    }
+
+    private static SampleView View(ModelSample sample)
+    {
+        using var document = JsonDocument.Parse(sample.Body);
+        return new SampleView(sample.Seq, sample.Sha256, sample.Source, sample.CreatedAt, document.RootElement.Clone());
     }
 
     private static IResult NoSuchVersion(string name, int version) => Problem(StatusCodes.Status404NotFound, "no such model version", $"model '{name}' has no version {version}");

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Stratus.Core.Api;
 using Stratus.ControlPlane.Providers;
 using Stratus.Core.Deployments;
 using Stratus.Core.Placement;

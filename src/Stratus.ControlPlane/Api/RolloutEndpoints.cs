@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Stratus.Core.Api;
 using Stratus.ControlPlane.Auth;
 using Stratus.Core.Deployments;
 using static Stratus.ControlPlane.Api.ApiHttp;
@@ -10,8 +11,6 @@ namespace Stratus.ControlPlane.Api;
 /// <summary><c>/deployments/{name}/rollout</c>: start a rollout to a model version, show it, and act on it by hand.</summary>
 internal static class RolloutEndpoints
 {
-    public const string StrategyProblem = "'strategy' must be rolling, canary, blue-green or shadow";
-
     public static RouteGroupBuilder MapRollouts(this RouteGroupBuilder api, ControlPlaneServices services)
     {
         api.MapPost("/deployments/{name}/rollout", async (HttpContext context, string name) =>
@@ -37,9 +36,9 @@ internal static class RolloutEndpoints
                 problems.Add($"deployment {name} already runs version {version}");
             }
 
-            if (!TryParseStrategy(request?.Strategy ?? "canary", out var strategy))
+            if (!DeploymentSpecValidation.TryParseStrategy(request?.Strategy ?? "canary", out var strategy))
             {
-                problems.Add(StrategyProblem);
+                problems.Add(DeploymentSpecValidation.StrategyProblem);
             }
 
             var steps = request?.Steps ?? [10, 25, 50, 100];
@@ -48,9 +47,9 @@ internal static class RolloutEndpoints
                 problems.Add("'steps' must rise from 1 to 100 and end at 100");
             }
 
-            if (request?.Replicas is < 1 or > ControlPlaneApi.MaxReplicas || request?.StepSeconds is < 1 || request?.MinRequests is < 1 || request?.MaxP99Ratio is < 1 || request?.P99SlackMs is < 0)
+            if (request?.Replicas is < 1 or > DeploymentSpecValidation.MaxReplicas || request?.StepSeconds is < 1 || request?.MinRequests is < 1 || request?.MaxP99Ratio is < 1 || request?.P99SlackMs is < 0)
             {
-                problems.Add($"'replicas' must be 1 to {ControlPlaneApi.MaxReplicas}, 'stepSeconds' and 'minRequests' positive, 'maxP99Ratio' at least 1, 'p99SlackMs' not negative");
+                problems.Add($"'replicas' must be 1 to {DeploymentSpecValidation.MaxReplicas}, 'stepSeconds' and 'minRequests' positive, 'maxP99Ratio' at least 1, 'p99SlackMs' not negative");
             }
 
             if (request?.MaxErrorRateIncrease is < 0 or > 1 || request?.MirrorPercent is < 1 or > 100 || request?.AbsoluteTolerance is < 0 || request?.RelativeTolerance is < 0 || request?.MinArgmaxAgreement is < 0 or > 1)
@@ -116,10 +115,6 @@ internal static class RolloutEndpoints
 
         return api;
     }
-
-    /// <summary>rolling, canary, blue-green (or blueGreen) or shadow.</summary>
-    public static bool TryParseStrategy(string name, out RolloutStrategy strategy) =>
-        Enum.TryParse(name.Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out strategy);
 
     /// <summary>The 409 to answer when the deployment is rolling out already, null otherwise.</summary>
     public static async Task<IResult?> InProgressAsync(ControlPlaneServices services, string name, CancellationToken cancellationToken) =>

@@ -9,6 +9,7 @@ using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store;
 using Stratus.Core.Clouds;
 using Stratus.Core.Deployments;
+using Stratus.Core.Models;
 using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Deployments.Reconciliation;
