@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Stratus.Core.Api;
 using Stratus.ControlPlane.Auth;
-using Stratus.Core.Routing;
+using Stratus.Core.Api;
 using Stratus.Core.Deployments;
+using Stratus.Core.Routing;
 using static Stratus.ControlPlane.Api.ApiHttp;
 
 namespace Stratus.ControlPlane.Api;

@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Stratus.Core.Api;
+using Stratus.ControlPlane.Deployments.Reconciliation;
 using Stratus.ControlPlane.Providers;
-using Stratus.Core.Deployments;
+using Stratus.Core.Api;
 using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Api;
@@ -13,7 +13,6 @@ internal static class PlanEndpoints
 {
     public static RouteGroupBuilder MapPlans(this RouteGroupBuilder api, ControlPlaneServices services)
     {
-        var clouds = services.Clouds ?? [];
         var providers = services.Providers ?? new Dictionary<string, ICloudProvider>();
         api.MapPost("/deployments/{name}/plan", async (HttpContext context, string name) =>
         {
@@ -23,14 +22,8 @@ internal static class PlanEndpoints
                 return refused;
             }
 
-            // What the reconciler would do now: with the capacity others hold, this deployment's replicas and the blocks.
-            var replicas = (await services.Deployments.ListReplicasAsync(context.RequestAborted)).Where(r => r.State is not (ReplicaState.Failed or ReplicaState.Draining)).ToList();
-            var plan = Planner.Plan(new PlacementInput(deployment.PlacementSpec, clouds.Where(c => providers.Count == 0 || providers.ContainsKey(c.Name)).ToList())
-            {
-                Current = replicas.Where(r => r.Deployment == name).GroupBy(r => r.Cloud).ToDictionary(g => g.Key, g => g.Count()),
-                UsedByOthers = replicas.Where(r => r.Deployment != name && r.Shape == deployment.Shape).GroupBy(r => r.Cloud).ToDictionary(g => g.Key, g => g.Count()),
-                Blocks = services.Blocks?.ActiveFor(name) ?? [],
-            });
+            // What the reconciler's pass would plan now, from the same inputs: the capacity others hold, this deployment's replicas, the blocks.
+            var plan = Planner.Plan(await PlanningInputs.ReadAsync(deployment, services.Deployments, providers, services.Clouds ?? [], services.Blocks, context.RequestAborted));
             return Results.Json(plan, ControlPlaneApi.Json);
         })
             .Describe("Plan a deployment without changing anything (a dry run)", "The placement the planner would choose now, its hourly cost and moves, and every rejected candidate with its reason; or why none is feasible.")

@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Stratus.Core.Api;
 using Stratus.ControlPlane.Auth;
+using Stratus.Core.Api;
 using Stratus.Core.Deployments;
 using static Stratus.ControlPlane.Api.ApiHttp;
 
