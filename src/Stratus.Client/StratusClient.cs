@@ -4,9 +4,11 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Stratus.Core.Api;
 using Stratus.Core.Audit;
 using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
+using Stratus.Core.Models;
 using Stratus.Core.Placement;
 using Stratus.Core.Routing;
 using Stratus.Core.Scaling;
@@ -23,11 +25,8 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
 {
     private readonly HttpClient _http;
 
-    /// <summary>The JSON the API speaks: camelCase, enums as camelCase strings.</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    /// <summary>The JSON the API speaks (<see cref="ApiJson.Options"/>): camelCase, enums as camelCase strings, v2 datatype names.</summary>
+    public static JsonSerializerOptions Json => ApiJson.Options;
 
     public StratusClient(Uri server, string? token, HttpMessageHandler? handler = null)
     {
@@ -44,14 +43,14 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
 
     public Uri Server => new(_http.BaseAddress!, "..");
 
-    public Task<ModelVersionInfo> PushModelAsync(string name, Stream model, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+    public Task<ModelVersion> PushModelAsync(string name, Stream model, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
         PushModelAsync(name, model, [], progress, cancellationToken);
 
     /// <summary>
     /// Pushes a model with sample requests (v2 JSON bodies) that become the version's probe set: a multipart body
     /// with the samples first, the file streamed last. Nothing is stored unless every sample fits the model.
     /// </summary>
-    public async Task<ModelVersionInfo> PushModelAsync(string name, Stream model, IReadOnlyList<string> samples, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public async Task<ModelVersion> PushModelAsync(string name, Stream model, IReadOnlyList<string> samples, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         var file = new ProgressStreamContent(model, progress);
         file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
@@ -59,7 +58,7 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
         {
             using (file)
             {
-                return await SendAsync<ModelVersionInfo>(HttpMethod.Post, $"models/{Escape(name)}", file, cancellationToken);
+                return await SendAsync<ModelVersion>(HttpMethod.Post, $"models/{Escape(name)}", file, cancellationToken);
             }
         }
 
@@ -70,93 +69,88 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
         }
 
         content.Add(file, "model", $"{name}.onnx");
-        return await SendAsync<ModelVersionInfo>(HttpMethod.Post, $"models/{Escape(name)}", content, cancellationToken);
+        return await SendAsync<ModelVersion>(HttpMethod.Post, $"models/{Escape(name)}", content, cancellationToken);
     }
 
     /// <summary>Adds sample requests (each a v2 JSON body) to a model version; the answer is the version with its sample count.</summary>
-    public Task<ModelVersionInfo> AddSamplesAsync(string name, int version, IReadOnlyList<string> samples, CancellationToken cancellationToken = default) =>
-        SendAsync<ModelVersionInfo>(HttpMethod.Post, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/samples", new StringContent("[" + string.Join(",", samples) + "]", Encoding.UTF8, "application/json"), cancellationToken);
+    public Task<ModelVersion> AddSamplesAsync(string name, int version, IReadOnlyList<string> samples, CancellationToken cancellationToken = default) =>
+        SendAsync<ModelVersion>(HttpMethod.Post, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/samples", new StringContent("[" + string.Join(",", samples) + "]", Encoding.UTF8, "application/json"), cancellationToken);
 
-    public Task<IReadOnlyList<SampleInfo>> ListSamplesAsync(string name, int version, CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<SampleInfo>>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/samples", null, cancellationToken);
+    public Task<IReadOnlyList<SampleView>> ListSamplesAsync(string name, int version, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<SampleView>>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/samples", null, cancellationToken);
 
-    public Task<IReadOnlyList<ModelVersionInfo>> ListModelsAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<ModelVersionInfo>>(HttpMethod.Get, "models", null, cancellationToken);
+    public Task<IReadOnlyList<ModelVersion>> ListModelsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<ModelVersion>>(HttpMethod.Get, "models", null, cancellationToken);
 
     /// <summary>Every version of one model, oldest first.</summary>
-    public Task<IReadOnlyList<ModelVersionInfo>> GetModelAsync(string name, CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<ModelVersionInfo>>(HttpMethod.Get, $"models/{Escape(name)}", null, cancellationToken);
+    public Task<IReadOnlyList<ModelVersion>> GetModelAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<ModelVersion>>(HttpMethod.Get, $"models/{Escape(name)}", null, cancellationToken);
 
-    public Task<ModelVersionInfo> GetModelVersionAsync(string name, int version, CancellationToken cancellationToken = default) =>
-        SendAsync<ModelVersionInfo>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
+    public Task<ModelVersion> GetModelVersionAsync(string name, int version, CancellationToken cancellationToken = default) =>
+        SendAsync<ModelVersion>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
 
     /// <summary>Creates or updates a deployment; a null version means the model's latest.</summary>
-    public Task<DeploymentInfo> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, PlacementConstraints? placement = null, bool isPublic = false, CancellationToken cancellationToken = default) =>
+    public Task<Deployment> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, PlacementConstraints? placement = null, bool isPublic = false, CancellationToken cancellationToken = default) =>
         ApplyAsync(name, SpecJson(model, version, replicas, shape, placement, isPublic), cancellationToken);
 
     /// <summary>A deployment spec as the API takes it.</summary>
     public static string SpecJson(string model, int? version, int replicas, string? shape, PlacementConstraints? placement, bool isPublic = false, Stratus.Core.Scaling.AutoscalingSpec? autoscaling = null) =>
-        JsonSerializer.Serialize(new { model, version, replicas, shape, placement, @public = isPublic, autoscaling }, Json);
+        JsonSerializer.Serialize(new DeploymentSpec(null, model, version, replicas, shape) { Placement = placement, Public = isPublic, Autoscaling = autoscaling }, Json);
 
     /// <summary>Creates an inference key for a deployment; the answer holds the key, shown this once.</summary>
-    public Task<IssuedKey> CreateKeyAsync(string deployment, string? description = null, CancellationToken cancellationToken = default) =>
-        SendAsync<IssuedKey>(HttpMethod.Post, $"deployments/{Escape(deployment)}/keys", JsonContent.Create(new { description }, options: Json), cancellationToken);
+    public Task<NewKey> CreateKeyAsync(string deployment, string? description = null, CancellationToken cancellationToken = default) =>
+        SendAsync<NewKey>(HttpMethod.Post, $"deployments/{Escape(deployment)}/keys", JsonContent.Create(new KeyRequest(description), options: Json), cancellationToken);
 
-    public Task<IReadOnlyList<KeySummary>> ListKeysAsync(string deployment, CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<KeySummary>>(HttpMethod.Get, $"deployments/{Escape(deployment)}/keys", null, cancellationToken);
+    public Task<IReadOnlyList<KeyView>> ListKeysAsync(string deployment, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<KeyView>>(HttpMethod.Get, $"deployments/{Escape(deployment)}/keys", null, cancellationToken);
 
     public Task RevokeKeyAsync(string deployment, string id, CancellationToken cancellationToken = default) =>
         SendAsync<object>(HttpMethod.Delete, $"deployments/{Escape(deployment)}/keys/{Escape(id)}", null, cancellationToken);
 
     /// <summary>Sends a deployment spec as it is (JSON of the API's schema), so the control plane judges every field.</summary>
-    public Task<DeploymentInfo> ApplyAsync(string name, string specJson, CancellationToken cancellationToken = default) =>
-        SendAsync<DeploymentInfo>(HttpMethod.Put, $"deployments/{Escape(name)}", new StringContent(specJson, Encoding.UTF8, "application/json"), cancellationToken);
+    public Task<Deployment> ApplyAsync(string name, string specJson, CancellationToken cancellationToken = default) =>
+        SendAsync<Deployment>(HttpMethod.Put, $"deployments/{Escape(name)}", new StringContent(specJson, Encoding.UTF8, "application/json"), cancellationToken);
 
     /// <summary>A dry run: the placement the planner would choose now for this spec, and every rejected candidate.</summary>
     public Task<PlacementPlan> PlanAsync(string name, string specJson, CancellationToken cancellationToken = default) =>
         SendAsync<PlacementPlan>(HttpMethod.Post, $"deployments/{Escape(name)}/plan", new StringContent(specJson, Encoding.UTF8, "application/json"), cancellationToken);
 
-    public Task<IReadOnlyList<DeploymentStatusInfo>> ListDeploymentsAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<DeploymentStatusInfo>>(HttpMethod.Get, "deployments", null, cancellationToken);
+    public Task<IReadOnlyList<DeploymentStatus>> ListDeploymentsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<DeploymentStatus>>(HttpMethod.Get, "deployments", null, cancellationToken);
 
-    public Task<DeploymentStatusInfo> GetDeploymentAsync(string name, CancellationToken cancellationToken = default) =>
-        SendAsync<DeploymentStatusInfo>(HttpMethod.Get, $"deployments/{Escape(name)}", null, cancellationToken);
+    public Task<DeploymentStatus> GetDeploymentAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<DeploymentStatus>(HttpMethod.Get, $"deployments/{Escape(name)}", null, cancellationToken);
 
-    public Task<DeploymentInfo> ScaleAsync(string name, int replicas, CancellationToken cancellationToken = default) =>
-        SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/scale", JsonContent.Create(new { replicas }, options: Json), cancellationToken);
+    public Task<Deployment> ScaleAsync(string name, int replicas, CancellationToken cancellationToken = default) =>
+        SendAsync<Deployment>(HttpMethod.Post, $"deployments/{Escape(name)}/scale", JsonContent.Create(new ScaleRequest(replicas), options: Json), cancellationToken);
 
     /// <summary>Splits traffic between model versions: (version, weight in percent, optional replicas); empty for none.</summary>
-    public Task<DeploymentInfo> SetTrafficAsync(string name, IReadOnlyList<(int Version, int Weight, int? Replicas)> splits, CancellationToken cancellationToken = default) =>
-        SendAsync<DeploymentInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/traffic", JsonContent.Create(splits.Select(s => new { version = s.Version, weight = s.Weight, replicas = s.Replicas }), options: Json), cancellationToken);
+    public Task<Deployment> SetTrafficAsync(string name, IReadOnlyList<(int Version, int Weight, int? Replicas)> splits, CancellationToken cancellationToken = default) =>
+        SendAsync<Deployment>(HttpMethod.Post, $"deployments/{Escape(name)}/traffic", JsonContent.Create(splits.Select(s => new TrafficSplit(s.Version, s.Weight, s.Replicas)), options: Json), cancellationToken);
 
     /// <summary>Starts a rollout to a model version: rolling, canary, blue-green or shadow, with the settings that are not null.</summary>
-    public Task<RolloutInfo> StartRolloutAsync(string name, int version, string strategy, RolloutSettings? settings = null, CancellationToken cancellationToken = default)
-    {
-        var body = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(settings ?? new RolloutSettings(), Json))!.AsObject();
-        body["version"] = version;
-        body["strategy"] = strategy;
-        return SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), cancellationToken);
-    }
+    public Task<Rollout> StartRolloutAsync(string name, int version, string strategy, RolloutRequest? settings = null, CancellationToken cancellationToken = default) =>
+        SendAsync<Rollout>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout", JsonContent.Create((settings ?? new RolloutRequest(null, null)) with { Version = version, Strategy = strategy }, options: Json), cancellationToken);
 
-    public Task<RolloutInfo> GetRolloutAsync(string name, CancellationToken cancellationToken = default) =>
-        SendAsync<RolloutInfo>(HttpMethod.Get, $"deployments/{Escape(name)}/rollout", null, cancellationToken);
+    public Task<Rollout> GetRolloutAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<Rollout>(HttpMethod.Get, $"deployments/{Escape(name)}/rollout", null, cancellationToken);
 
     /// <summary>promote, pause, resume or rollback.</summary>
-    public Task<RolloutInfo> RolloutActionAsync(string name, string action, CancellationToken cancellationToken = default) =>
-        SendAsync<RolloutInfo>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout/{Escape(action)}", null, cancellationToken);
+    public Task<Rollout> RolloutActionAsync(string name, string action, CancellationToken cancellationToken = default) =>
+        SendAsync<Rollout>(HttpMethod.Post, $"deployments/{Escape(name)}/rollout/{Escape(action)}", null, cancellationToken);
 
     public Task DeleteDeploymentAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync<object>(HttpMethod.Delete, $"deployments/{Escape(name)}", null, cancellationToken);
 
-    public Task<IReadOnlyList<ReplicaInfo>> ListReplicasAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<ReplicaInfo>>(HttpMethod.Get, "replicas", null, cancellationToken);
+    public Task<IReadOnlyList<ReplicaRecord>> ListReplicasAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<ReplicaRecord>>(HttpMethod.Get, "replicas", null, cancellationToken);
 
     public Task<IReadOnlyList<CloudStatus>> ListCloudsAsync(CancellationToken cancellationToken = default) =>
         SendAsync<IReadOnlyList<CloudStatus>>(HttpMethod.Get, "clouds", null, cancellationToken);
 
     /// <summary>Emulates a fault of a local cloud: one deployment's version fails this share of requests there (0 ends it).</summary>
     public Task<CloudStatus> FaultAsync(string cloud, string deployment, int version, double errorRate, CancellationToken cancellationToken = default) =>
-        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/faults", JsonContent.Create(new { deployment, version, errorRate }, options: Json), cancellationToken);
+        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/faults", JsonContent.Create(new FaultRequest(deployment, version, errorRate), options: Json), cancellationToken);
 
     public Task<CloudStatus> ClearFaultsAsync(string cloud, CancellationToken cancellationToken = default) =>
         SendAsync<CloudStatus>(HttpMethod.Delete, $"clouds/{Escape(cloud)}/faults", null, cancellationToken);
@@ -169,16 +163,16 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
 
     /// <summary>Makes a local cloud refuse launches (of one shape, or all) with a refusal of the given scope.</summary>
     public Task<CloudStatus> RefuseAsync(string cloud, string? shape, string scope = "shape", CancellationToken cancellationToken = default) =>
-        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/refuse", JsonContent.Create(new { shape, scope }, options: Json), cancellationToken);
+        SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/refuse", JsonContent.Create(new RefuseRequest(shape, scope), options: Json), cancellationToken);
 
     public Task<CloudStatus> AcceptAsync(string cloud, CancellationToken cancellationToken = default) =>
         SendAsync<CloudStatus>(HttpMethod.Post, $"clouds/{Escape(cloud)}/accept", null, cancellationToken);
 
-    public Task<IssuedToken> CreateTokenAsync(string role, string? description = null, CancellationToken cancellationToken = default) =>
-        SendAsync<IssuedToken>(HttpMethod.Post, "tokens", JsonContent.Create(new { role, description }, options: Json), cancellationToken);
+    public Task<NewToken> CreateTokenAsync(string role, string? description = null, CancellationToken cancellationToken = default) =>
+        SendAsync<NewToken>(HttpMethod.Post, "tokens", JsonContent.Create(new TokenRequest(role, description), options: Json), cancellationToken);
 
-    public Task<IReadOnlyList<TokenSummary>> ListTokensAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<TokenSummary>>(HttpMethod.Get, "tokens", null, cancellationToken);
+    public Task<IReadOnlyList<TokenView>> ListTokensAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<TokenView>>(HttpMethod.Get, "tokens", null, cancellationToken);
 
     public Task RevokeTokenAsync(string id, CancellationToken cancellationToken = default) =>
         SendAsync<object>(HttpMethod.Delete, $"tokens/{Escape(id)}", null, cancellationToken);
@@ -229,7 +223,7 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             var status = await GetDeploymentAsync(deployment, cancellationToken);
-            var failed = status.Replicas.Where(r => r.State == "failed").Select(r => $"{r.Cloud}: {r.Reason}").Distinct().ToList();
+            var failed = status.Replicas.Where(r => r.State == ReplicaState.Failed).Select(r => $"{r.Cloud}: {r.Reason}").Distinct().ToList();
             throw new TimeoutException(
                 $"deployment {deployment} has {status.ReadyReplicas} of {replicas} replicas ready after {deadline.TotalSeconds:0} s" +
                 (failed.Count > 0 ? $"; failures: {string.Join("; ", failed)}" : string.Empty));

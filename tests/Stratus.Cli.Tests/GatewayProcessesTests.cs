@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Stratus.Cli.Tests.Support;
 using Stratus.Client;
+using Stratus.Core.Api;
+using Stratus.Core.Deployments;
 using Xunit.Abstractions;
 
 namespace Stratus.Cli.Tests;
@@ -101,15 +103,15 @@ public sealed class GatewayProcessesTests(ProcessSystem system, ITestOutputHelpe
         using var stop = new CancellationTokenSource();
         var load = LoadThroughBothAsync("risk", 2, stop.Token);
         var started = Stopwatch.GetTimestamp();
-        await Client.StartRolloutAsync("risk", stable + 1, "canary", new RolloutSettings { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
-        RolloutInfo? rollout = null;
-        await Stratus.Testing.Eventually.HoldsAsync(async () => (rollout = await Client.GetRolloutAsync("risk")).State is "promoted" or "rolledBack", "the rollout settled", seconds: 120);
+        await Client.StartRolloutAsync("risk", stable + 1, "canary", new RolloutRequest(null, null) { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
+        Rollout? rollout = null;
+        await Stratus.Testing.Eventually.HoldsAsync(async () => (rollout = await Client.GetRolloutAsync("risk")).State is RolloutState.Promoted or RolloutState.RolledBack, "the rollout settled", seconds: 120);
         var took = Stopwatch.GetElapsedTime(started);
         await stop.CancelAsync();
         var results = await load;
 
         output.WriteLine($"bad canary through two gateways: {rollout!.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); answered {string.Join(" + ", results.Select(r => r.Ok))}, failed {results.Sum(r => r.Failed)}");
-        Assert.Equal("rolledBack", rollout.State);
+        Assert.Equal(RolloutState.RolledBack, rollout.State);
         Assert.StartsWith("error rate 100.0%", rollout.Reason, StringComparison.Ordinal);
         Assert.All(results, r => Assert.True(r.Ok > 0 && r.Failed == 0, string.Join(" | ", r.Failures)));
         Assert.All(results, r => Assert.Equal([stable.ToString(System.Globalization.CultureInfo.InvariantCulture)], r.Versions.Keys));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Stratus.Cli.Tests.Support;
 using Stratus.Client;
+using Stratus.Core.Deployments;
 using Stratus.Core.Placement;
 using Xunit.Abstractions;
 
@@ -68,7 +69,7 @@ public sealed class OutageRecoveryTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     private static async Task<string[]> CloudsOfAsync(StratusClient client, string deployment) =>
-        [.. (await client.GetDeploymentAsync(deployment)).Replicas.Where(r => r.State == "ready").Select(r => r.Cloud).Order()];
+        [.. (await client.GetDeploymentAsync(deployment)).Replicas.Where(r => r.State == ReplicaState.Ready).Select(r => r.Cloud).Order()];
 
     private static async Task WaitUntilAsync(StratusClient client, string deployment, Func<IReadOnlyList<Core.Routing.RouteEndpoint>, bool> condition)
     {
@@ -94,7 +95,7 @@ public sealed class OutageRecoveryTests(ITestOutputHelper output) : IAsyncLifeti
             var replicas = await client.ListReplicasAsync(CancellationToken.None);
             violations.AddRange(replicas.Where(r => r.Deployment == "eu-only" && r.Cloud != "local-eu").Select(r => $"eu-only replica {r.Id} in {r.Cloud}"));
             violations.AddRange(replicas
-                .Where(r => r.Deployment == "global" && r.State is "ready" or "starting")
+                .Where(r => r.Deployment == "global" && r.State is ReplicaState.Ready or ReplicaState.Starting)
                 .GroupBy(r => r.Cloud)
                 .Where(g => g.Count() > 1)
                 .Select(g => $"{g.Count()} live replicas of global in {g.Key}"));

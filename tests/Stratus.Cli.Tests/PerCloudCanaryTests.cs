@@ -1,5 +1,6 @@
 using Stratus.Cli.Tests.Support;
-using Stratus.Client;
+using Stratus.Core.Api;
+using Stratus.Core.Deployments;
 using Xunit.Abstractions;
 
 namespace Stratus.Cli.Tests;
@@ -47,15 +48,15 @@ public sealed class PerCloudCanaryTests(ITestOutputHelper output) : SystemTest
         var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
 
         // Half the canary's answers fail overall, within a 60% allowance; in cloud-b they all do.
-        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 2, Steps = [50, 100], StepSeconds = 600, MinRequests = 10, MaxErrorRateIncrease = 0.6 });
+        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutRequest(null, null) { Replicas = 2, Steps = [50, 100], StepSeconds = 600, MinRequests = 10, MaxErrorRateIncrease = 0.6 });
         await Stratus.Testing.Eventually.HoldsAsync(
-            async () => (await Client.GetDeploymentAsync("risk")).Replicas.Count(r => r.ModelVersion == 2 && r.State == "ready") == 2,
+            async () => (await Client.GetDeploymentAsync("risk")).Replicas.Count(r => r.ModelVersion == 2 && r.State == ReplicaState.Ready) == 2,
             "both canary replicas are ready",
             seconds: 120);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var faulted = DateTimeOffset.UtcNow;
         await Client.FaultAsync("cloud-b", "risk", 2, 1.0);
-        RolloutInfo rollout;
+        Rollout rollout;
         TimeSpan took;
         try
         {
@@ -73,7 +74,7 @@ public sealed class PerCloudCanaryTests(ITestOutputHelper output) : SystemTest
         var result = await load;
 
         output.WriteLine($"canary failing in one cloud: {rollout.State} {took.TotalSeconds:0.0} s after the fault ({rollout.Reason}); callers: {result.Ok} answered, {result.Failed} failed");
-        Assert.Equal("rolledBack", rollout.State);
+        Assert.Equal(RolloutState.RolledBack, rollout.State);
         Assert.Matches("^in cloud cloud-b: error rate [0-9.]+% against the stable version's 0.0%", rollout.Reason);
         Assert.True(result.Failed == 0, string.Join(" | ", result.Failures));
         Assert.Contains((await Client.ListCloudsAsync()).Single(c => c.Name == "cloud-b").Faults, f => f.StartsWith("risk version 2", StringComparison.Ordinal));

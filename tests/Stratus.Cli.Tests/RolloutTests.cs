@@ -1,5 +1,6 @@
 using Stratus.Cli.Tests.Support;
-using Stratus.Client;
+using Stratus.Core.Api;
+using Stratus.Core.Deployments;
 using Xunit.Abstractions;
 
 namespace Stratus.Cli.Tests;
@@ -30,14 +31,14 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
         var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
+        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutRequest(null, null) { Replicas = 1, Steps = [20, 50, 100], StepSeconds = 3, MinRequests = 10 });
         var (rollout, took) = await SettledAsync("risk", started);
         await stop.CancelAsync();
         var result = await load;
 
         // Every request the canary failed was answered by the stable version; the failures still count against it.
         output.WriteLine($"bad canary: {rollout.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); {result.Ok} answered, {result.Failed} failed; answered by version {string.Join(", ", result.Versions.Select(v => $"{v.Key}: {v.Value}"))}; slowest {result.Slowest.TotalMilliseconds:0} ms");
-        Assert.Equal("rolledBack", rollout.State);
+        Assert.Equal(RolloutState.RolledBack, rollout.State);
         Assert.StartsWith("error rate 100.0%", rollout.Reason, StringComparison.Ordinal);
         Assert.Equal(0, rollout.Step);
         Assert.True(result.Failed == 0, string.Join(" | ", result.Failures));
@@ -64,13 +65,13 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
 
         // Latency rollbacks are unit-tested in CanaryAnalysisTests; here, on a 2-core machine running other suites at
         // once, a new replica's p99 is mostly noise, so the allowance is wide and the flow is what is tested.
-        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutSettings { Replicas = 1, Steps = [50, 100], StepSeconds = 2, MinRequests = 5, P99SlackMs = 2000 });
+        await Client.StartRolloutAsync("risk", 2, "canary", new RolloutRequest(null, null) { Replicas = 1, Steps = [50, 100], StepSeconds = 2, MinRequests = 5, P99SlackMs = 2000 });
         var rollout = await SettledAsync("risk");
         await stop.CancelAsync();
         var (ok, failed) = await load;
 
         output.WriteLine($"good canary: {rollout.State} ({rollout.Reason}); {ok} answered, {failed} failed");
-        Assert.True(rollout.State == "promoted", rollout.Reason);
+        Assert.True(rollout.State == RolloutState.Promoted, rollout.Reason);
         Assert.Equal(0, failed);
         Assert.Equal(2, (await Client.GetDeploymentAsync("risk")).Deployment.ModelVersion);
 
@@ -95,11 +96,11 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
         var result = await load;
 
         output.WriteLine($"blue-green: {rollout.State} ({rollout.Reason}); {result.Ok} answered, {result.Failed} failed");
-        Assert.True(rollout.State == "promoted", rollout.Reason);
+        Assert.True(rollout.State == RolloutState.Promoted, rollout.Reason);
         Assert.True(result.Failed == 0, string.Join(" | ", result.Failures));
         var deployment = await Client.GetDeploymentAsync("risk");
         Assert.Equal(2, deployment.Deployment.ModelVersion);
-        Assert.All(deployment.Replicas.Where(r => r.State == "ready"), r => Assert.Equal(2, r.ModelVersion));
+        Assert.All(deployment.Replicas.Where(r => r.State == ReplicaState.Ready), r => Assert.Equal(2, r.ModelVersion));
     }
 
     [Fact]
@@ -111,13 +112,13 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
         var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await Client.StartRolloutAsync("risk", 2, "shadow", new RolloutSettings { Replicas = 1, StepSeconds = 3, MinRequests = 20 });
+        await Client.StartRolloutAsync("risk", 2, "shadow", new RolloutRequest(null, null) { Replicas = 1, StepSeconds = 3, MinRequests = 20 });
         var (rollout, took) = await SettledAsync("risk", started);
         await stop.CancelAsync();
         var result = await load;
 
         output.WriteLine($"shadow, divergent: {rollout.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); {rollout.Report}; callers: {result.Ok} answered, {result.Failed} failed, by version {string.Join(", ", result.Versions.Select(v => $"{v.Key}: {v.Value}"))}");
-        Assert.Equal("rolledBack", rollout.State);
+        Assert.Equal(RolloutState.RolledBack, rollout.State);
         Assert.Matches("^output '(probabilities|label)' differs by up to", rollout.Reason);
         Assert.Contains("arg-max agreement", rollout.Report, StringComparison.Ordinal);
         Assert.Equal(0, result.Failed);
@@ -134,14 +135,14 @@ public sealed class RolloutTests(ITestOutputHelper output) : SystemTest
         var load = Platform.MeasuredLoadAsync("risk", 2, stop.Token);
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await Client.StartRolloutAsync("risk", 2, "shadow", new RolloutSettings { Replicas = 1, StepSeconds = 3, MinRequests = 20 });
+        await Client.StartRolloutAsync("risk", 2, "shadow", new RolloutRequest(null, null) { Replicas = 1, StepSeconds = 3, MinRequests = 20 });
         var (rollout, took) = await SettledAsync("risk", started);
         await Client.WaitForReadyAsync("risk", 1, TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         var result = await load;
 
         output.WriteLine($"shadow, identical: {rollout.State} after {took.TotalSeconds:0.0} s ({rollout.Reason}); {rollout.Report}; callers: {result.Ok} answered, {result.Failed} failed");
-        Assert.True(rollout.State == "promoted", rollout.Reason);
+        Assert.True(rollout.State == RolloutState.Promoted, rollout.Reason);
         Assert.Contains("largest difference 0", rollout.Reason, StringComparison.Ordinal);
         Assert.Equal(0, result.Failed);
         Assert.Equal(2, (await Client.GetDeploymentAsync("risk")).Deployment.ModelVersion);

@@ -3,7 +3,9 @@ using Spectre.Console;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Client;
+using Stratus.Core.Api;
 using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
 using Stratus.Core.Placement;
 
 namespace Stratus.Cli.Commands;
@@ -76,7 +78,7 @@ internal sealed class DeployCommand : Command
                     return ExitCodes.InvalidArguments;
                 }
 
-                var settings = new RolloutSettings
+                var settings = new RolloutRequest(null, null)
                 {
                     StepSeconds = parse.GetValue(stepSeconds),
                     MinRequests = parse.GetValue(minRequests),
@@ -296,7 +298,7 @@ internal sealed class DeploymentCommand : Command
                         d.Deployment.ModelVersion,
                         $"{d.ReadyReplicas}/{d.Deployment.Replicas}",
                         d.Deployment.Shape,
-                        string.Join(", ", d.Replicas.Where(r => r.State == "ready").GroupBy(r => r.Cloud).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} ({g.Count()})")));
+                        string.Join(", ", d.Replicas.Where(r => r.State == ReplicaState.Ready).GroupBy(r => r.Cloud).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} ({g.Count()})")));
                 }
 
                 session.Console.Write(table);
@@ -362,7 +364,7 @@ internal sealed class DeploymentCommand : Command
         Subcommands.Add(delete);
     }
 
-    internal static void Show(IAnsiConsole console, DeploymentStatusInfo status)
+    internal static void Show(IAnsiConsole console, DeploymentStatus status)
     {
         var d = status.Deployment;
         console.WriteLine($"{d.Name}: model {d.Model} version {d.ModelVersion}, {status.ReadyReplicas}/{d.Replicas} ready, shape {d.Shape}, {(d.Public ? "public" : "private (needs a key)")}");
@@ -396,7 +398,7 @@ internal sealed class DeploymentCommand : Command
         var table = Output.Table("REPLICA", "VERSION", "CLOUD", "KIND", "STATE", "ENDPOINT", "REASON");
         foreach (var r in status.Replicas)
         {
-            table.Row(r.Id, r.ModelVersion == 0 ? d.ModelVersion : r.ModelVersion, r.Cloud, r.Spot ? "spot" : "on-demand", r.State, r.Endpoint, r.Reason);
+            table.Row(r.Id, r.ModelVersion == 0 ? d.ModelVersion : r.ModelVersion, r.Cloud, r.Spot ? "spot" : "on-demand", r.State.ToJsonName(), r.Endpoint, r.Reason);
         }
 
         console.Write(table);
@@ -416,7 +418,7 @@ internal sealed record WaitOptions(Option<bool> NoWait, Option<int> TimeoutSecon
         command.Options.Add(TimeoutSeconds);
     }
 
-    public async Task<int> AfterChangeAsync(ParseResult parse, ClientSession session, DeploymentInfo deployment, CancellationToken cancellationToken)
+    public async Task<int> AfterChangeAsync(ParseResult parse, ClientSession session, Deployment deployment, CancellationToken cancellationToken)
     {
         if (!parse.GetValue(NoWait))
         {

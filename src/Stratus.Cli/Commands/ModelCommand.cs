@@ -3,6 +3,7 @@ using Spectre.Console;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Client;
+using Stratus.Core.Models;
 
 namespace Stratus.Cli.Commands;
 
@@ -115,7 +116,7 @@ internal sealed class ModelCommand : Command
 
         name ??= Path.GetFileNameWithoutExtension(file.Name).ToLowerInvariant();
         await using var stream = file.OpenRead();
-        ModelVersionInfo pushed;
+        ModelVersion pushed;
         if (session.Format == OutputFormat.Table && session.Console.Profile.Capabilities.Interactive)
         {
             pushed = await session.Console.Progress()
@@ -149,7 +150,7 @@ internal sealed class ModelCommand : Command
         return ExitCodes.Success;
     }
 
-    private static Action<IReadOnlyList<ModelVersionInfo>> VersionsTable(IAnsiConsole console) => versions =>
+    private static Action<IReadOnlyList<ModelVersion>> VersionsTable(IAnsiConsole console) => versions =>
     {
         var table = Output.Table("NAME", "VERSION", "SHA256", "SIZE", "SAMPLES", "CREATED", "BY");
         foreach (var v in versions)
@@ -160,23 +161,23 @@ internal sealed class ModelCommand : Command
         console.Write(table);
     };
 
-    private static void ShowVersion(IAnsiConsole console, ModelVersionInfo version)
+    private static void ShowVersion(IAnsiConsole console, ModelVersion version)
     {
         VersionsTable(console)([version]);
         Signature(console, version);
     }
 
-    private static void Signature(IAnsiConsole console, ModelVersionInfo version)
+    private static void Signature(IAnsiConsole console, ModelVersion version)
     {
         var table = Output.Table("", "TENSOR", "DATATYPE", "SHAPE");
         foreach (var input in version.Signature.Inputs)
         {
-            table.Row("input", input.Name, input.DataType, "[" + string.Join(",", input.Shape) + "]");
+            table.Row("input", input.Name, input.DataType.ToWireName(), "[" + string.Join(",", input.Shape) + "]");
         }
 
         foreach (var output in version.Signature.Outputs)
         {
-            table.Row("output", output.Name, output.DataType, "[" + string.Join(",", output.Shape) + "]");
+            table.Row("output", output.Name, output.DataType.ToWireName(), "[" + string.Join(",", output.Shape) + "]");
         }
 
         console.Write(table);

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
-using Stratus.Client;
+using Stratus.Core.Api;
+using Stratus.Core.Deployments;
 
 namespace Stratus.Cli.Commands;
 
@@ -39,10 +40,10 @@ internal sealed class RolloutCommand : Command
         }
     }
 
-    internal static void Show(IInteraction interaction, RolloutInfo rollout)
+    internal static void Show(IInteraction interaction, Rollout rollout)
     {
         var weight = rollout.Steps.Count > 0 ? $", step {rollout.Step + 1} of {rollout.Steps.Count} ({rollout.Steps[Math.Min(rollout.Step, rollout.Steps.Count - 1)]}%)" : string.Empty;
-        interaction.Line($"{rollout.Deployment}: {rollout.Strategy} from version {rollout.FromVersion} to {rollout.ToVersion}{(rollout.Strategy == "canary" ? weight : string.Empty)}: {rollout.State}");
+        interaction.Line($"{rollout.Deployment}: {rollout.Strategy.ToJsonName()} from version {rollout.FromVersion} to {rollout.ToVersion}{(rollout.Strategy == RolloutStrategy.Canary ? weight : string.Empty)}: {rollout.State.ToJsonName()}");
         interaction.Line($"  {rollout.Reason}");
         if (rollout.Report is { } report)
         {

@@ -6,9 +6,10 @@ using Spectre.Console;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Client;
-using Stratus.Core.Placement;
 using Stratus.ControlPlane.Clouds;
 using Stratus.ControlPlane.Hosting;
+using Stratus.Core.Models;
+using Stratus.Core.Placement;
 using Stratus.Gateway;
 
 namespace Stratus.Cli.Commands;
@@ -164,7 +165,7 @@ internal sealed class UpCommand : Command
             }
 
             var existing = (await client.ListModelsAsync(cancellationToken)).Where(v => v.Name == "credit-risk" && v.Sha256 == sha256).MaxBy(v => v.Version);
-            ModelVersionInfo version;
+            ModelVersion version;
             if (existing is null)
             {
                 await using var file = File.OpenRead(model);

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Stratus.Core.Auth;
+using Stratus.ControlPlane.Auth;
 using Stratus.Core.Scaling;
 
 namespace Stratus.ControlPlane.Api;
@@ -22,9 +22,9 @@ public static class GatewayLoadEndpoints
             return api;
         }
 
-        api.MapPost("/gateways/{id}/load", (HttpContext context, string id) => ControlPlaneApi.Authorized(context, services, Role.Deployer, async _ =>
+        api.MapPost("/gateways/{id}/load", async (HttpContext context, string id) =>
         {
-            var (report, malformed) = await ControlPlaneApi.ReadJsonAsync<GatewayLoadReport>(context);
+            var (report, malformed) = await ApiHttp.ReadJsonAsync<GatewayLoadReport>(context);
             if (malformed is not null)
             {
                 return malformed;
@@ -42,14 +42,14 @@ public static class GatewayLoadEndpoints
             }
 
             return Results.Json(new LoadReportReceipt(report!.Sequence, loads.Apply(report)), ControlPlaneApi.Json);
-        }))
+        })
+            .RequireAuthorization(RolePolicies.Deployer)
             .Describe("Report a gateway's load", "Sent by each gateway every 500 ms; a sequence already applied from that gateway is acknowledged and ignored.")
             .Accepts<GatewayLoadReport>("application/json")
             .Produces<LoadReportReceipt>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        api.MapGet("/gateways", (HttpContext context, CancellationToken aborted) => ControlPlaneApi.Authorized(context, services, Role.Viewer, _ =>
-            Task.FromResult(Results.Json(loads.Gateways(), ControlPlaneApi.Json))))
+        api.MapGet("/gateways", () => Results.Json(loads.Gateways(), ControlPlaneApi.Json))
             .Describe("The gateways that report their load here", "'fresh' is false for a gateway silent for more than 5 s: its requests in flight no longer count.")
             .Produces<GatewayStatus[]>();
         return api;

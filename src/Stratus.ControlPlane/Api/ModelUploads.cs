@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Stratus.ControlPlane.Registry;
+using Stratus.Core.Models;
 
 namespace Stratus.ControlPlane.Api;
 

@@ -135,7 +135,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
         builder.Services.AddProblemDetails();
-        ControlPlaneApi.AddOpenApiDocument(builder.Services);
+        ControlPlaneApi.AddServices(builder.Services, tokens);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
         var deployments = new SqliteDeploymentStore(database, time);
@@ -155,8 +155,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var autoscaler = new AutoscalerLoop(deployments, audit, loads, clouds, loop.Trigger, time, logger);
         var rollouts = new RolloutController(deployments, audit, loads, loop.Trigger, time, logger, registry, consistency);
         var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler.Decisions, rollouts, loads);
-        ControlPlaneApi.Map(app, services);
-        app.MapGroup("/api/v1").MapLeader(services, election, leases, options.Leadership);
+        ControlPlaneApi.Map(app, services).MapLeader(election, leases, options.Leadership);
         await app.StartAsync(cancellationToken);
         return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), loads, election, new RouteStoreFollower(routeStore, routes, time, logger));
     }

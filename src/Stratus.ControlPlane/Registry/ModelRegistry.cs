@@ -9,13 +9,6 @@ using Stratus.Inference.Runtime;
 
 namespace Stratus.ControlPlane.Registry;
 
-/// <summary>One stored version of a model.</summary>
-public sealed record ModelVersion(string Name, int Version, string Sha256, long SizeBytes, ModelSignature Signature, DateTimeOffset CreatedAt, string CreatedBy)
-{
-    /// <summary>How many sample requests the version has (its probe set when there are any).</summary>
-    public int Samples { get; init; }
-}
-
 /// <summary>
 /// A real v2 inference request stored with a model version: its body (compact JSON), SHA-256 and where it came from
 /// (<c>push</c>, <c>api</c>, <c>spec</c>, or <c>gateway</c> for requests recorded from live traffic).
@@ -170,12 +163,9 @@ public static class ModelNames
 {
     public static void Validate(string name)
     {
-        var ok = name.Length is > 0 and <= 63
-            && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
-            && name[0] != '-' && name[^1] != '-';
-        if (!ok)
+        if (ResourceNames.Problem(name, "model name") is { } problem)
         {
-            throw new ModelRejectedException($"model name '{name}' must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'");
+            throw new ModelRejectedException(problem);
         }
     }
 }

@@ -1,4 +1,6 @@
 using Stratus.Client;
+using Stratus.Core.Deployments;
+using Stratus.Core.Models;
 
 namespace Stratus.Cli.Tests.Support;
 
@@ -26,20 +28,20 @@ public abstract class SystemTest : IAsyncLifetime, IDisposable
     protected virtual Task StartedAsync() => Task.CompletedTask;
 
     /// <summary>Pushes a model of the repository's models/ folder under a name.</summary>
-    protected async Task<ModelVersionInfo> PushAsync(string name, string file)
+    protected async Task<ModelVersion> PushAsync(string name, string file)
     {
         await using var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model(file));
         return await Client.PushModelAsync(name, model);
     }
 
     /// <summary>Waits (two minutes at most) for a deployment's rollout to promote or roll back; also how long that took from <paramref name="startedAt"/>.</summary>
-    protected async Task<(RolloutInfo Rollout, TimeSpan Took)> SettledAsync(string deployment, long startedAt)
+    protected async Task<(Rollout Rollout, TimeSpan Took)> SettledAsync(string deployment, long startedAt)
     {
-        RolloutInfo? rollout = null;
+        Rollout? rollout = null;
         try
         {
             await Stratus.Testing.Eventually.HoldsAsync(
-                async () => (rollout = await Client.GetRolloutAsync(deployment)).State is "promoted" or "rolledBack",
+                async () => (rollout = await Client.GetRolloutAsync(deployment)).State is RolloutState.Promoted or RolloutState.RolledBack,
                 "the rollout promoted or rolled back",
                 seconds: 120);
         }
@@ -51,7 +53,7 @@ public abstract class SystemTest : IAsyncLifetime, IDisposable
         return (rollout!, System.Diagnostics.Stopwatch.GetElapsedTime(startedAt));
     }
 
-    protected async Task<RolloutInfo> SettledAsync(string deployment) => (await SettledAsync(deployment, System.Diagnostics.Stopwatch.GetTimestamp())).Rollout;
+    protected async Task<Rollout> SettledAsync(string deployment) => (await SettledAsync(deployment, System.Diagnostics.Stopwatch.GetTimestamp())).Rollout;
 
     public void Dispose()
     {

@@ -60,7 +60,7 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        ControlPlaneApi.AddOpenApiDocument(builder.Services);
+        ControlPlaneApi.AddServices(builder.Services, tokens);
         _app = builder.Build();
         ControlPlaneApi.Map(_app, _services);
         await _app.StartAsync();

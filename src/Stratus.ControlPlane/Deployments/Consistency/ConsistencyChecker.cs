@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store;
 using Stratus.Core.Models;
 using Stratus.Core.Rollouts;

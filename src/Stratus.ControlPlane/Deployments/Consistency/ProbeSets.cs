@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Stratus.ControlPlane.Registry;
+using Stratus.Core.Models;
 using Stratus.Inference.Runtime;
 
 namespace Stratus.ControlPlane.Deployments.Consistency;

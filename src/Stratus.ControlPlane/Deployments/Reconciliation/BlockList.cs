@@ -114,9 +114,6 @@ public sealed class BlockList(TimeProvider time)
     };
 }
 
-/// <summary>A deployment's last plan, what was blocked for it, and why it is short if it is.</summary>
-public sealed record PlacementStatus(PlacementPlan Plan, IReadOnlyList<Block> Blocked, DateTimeOffset At);
-
 /// <summary>The reconciler's placement view per deployment, for the API to show.</summary>
 public sealed class PlacementStatuses
 {

@@ -9,6 +9,7 @@ using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store;
 using Stratus.Core.Clouds;
 using Stratus.Core.Deployments;
+using Stratus.Core.Models;
 using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Deployments.Reconciliation;
@@ -66,14 +67,7 @@ public sealed partial class Reconciler(
     {
         var deployments = (await store.ListAsync(cancellationToken)).ToDictionary(d => d.Name);
         var records = new ConcurrentDictionary<string, ReplicaRecord>((await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id));
-        var running = new ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>();
-        foreach (var provider in providers.Values)
-        {
-            foreach (var handle in await provider.ListAsync(cancellationToken))
-            {
-                running[handle.ReplicaId] = (provider, handle);
-            }
-        }
+        var running = new ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(await PlanningInputs.ListRunningAsync(providers.Values, cancellationToken));
 
         foreach (var (id, (provider, _)) in running.ToList())
         {
@@ -207,16 +201,13 @@ public sealed partial class Reconciler(
         // Replicas of a version no longer in the split drain.
         var versions = groups.Select(group => group.Version).ToHashSet();
         foreach (var stale in running.Values
-            .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining && !versions.Contains(VersionOf(deployment, rec)))
+            .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining && !versions.Contains(PlanningInputs.VersionOf(deployment, rec)))
             .ToList())
         {
-            var drained = await DrainAsync(records[stale.Handle.ReplicaId], $"version {VersionOf(deployment, records[stale.Handle.ReplicaId])} is no longer in the traffic split", now, cancellationToken);
+            var drained = await DrainAsync(records[stale.Handle.ReplicaId], $"version {PlanningInputs.VersionOf(deployment, records[stale.Handle.ReplicaId])} is no longer in the traffic split", now, cancellationToken);
             records[drained.Id] = drained;
         }
     }
-
-    /// <summary>The model version a replica serves (records from before traffic splits serve the deployment's).</summary>
-    private static int VersionOf(Deployment deployment, ReplicaRecord record) => record.ModelVersion == 0 ? deployment.ModelVersion : record.ModelVersion;
 
     private async Task PlaceGroupAsync(Deployment deployment, int modelVersion, int replicas, bool primary, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -227,28 +218,14 @@ public sealed partial class Reconciler(
             return;
         }
 
-        var usable = clouds.Where(c => providers.ContainsKey(c.Name)).ToList();
-        var spec = new PlacementSpec(deployment.Placement, replicas, deployment.Shape);
+        var usable = PlanningInputs.Usable(clouds, providers);
 
         // A deployment already backed off for its own faults gets one try per pass, not a burst of them.
         var attempts = _blocks.BacksOff(deployment.Name) ? 1 : PlacementAttempts;
         for (var attempt = 0; attempt < attempts; attempt++)
         {
-            var mine = running.Values
-                .Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining && VersionOf(deployment, rec) == modelVersion)
-                .ToList();
-            // What others hold: replicas that run and launches in flight (other deployments launch meanwhile).
-            var mineIds = mine.Select(m => m.Handle.ReplicaId).ToHashSet(StringComparer.Ordinal);
-            var others = records.Values
-                .Where(r => r.Shape == deployment.Shape && r.State != ReplicaState.Failed && !mineIds.Contains(r.Id) && (running.ContainsKey(r.Id) || r.State is ReplicaState.Pending or ReplicaState.Starting))
-                .GroupBy(r => r.Cloud)
-                .ToDictionary(g => g.Key, g => g.Count());
-            var plan = Planner.Plan(new PlacementInput(spec, usable)
-            {
-                Current = mine.GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count()),
-                UsedByOthers = others,
-                Blocks = _blocks.ActiveFor(deployment.Name),
-            });
+            var mine = PlanningInputs.Group(deployment, modelVersion, records, running);
+            var plan = Planner.Plan(PlanningInputs.For(deployment, modelVersion, replicas, usable, records, running, _blocks.ActiveFor(deployment.Name)));
             if (primary)
             {
                 Statuses.Set(deployment.Name, new PlacementStatus(plan, _blocks.ActiveFor(deployment.Name), now));
@@ -291,7 +268,7 @@ public sealed partial class Reconciler(
 
             if (launched.All(ok => ok))
             {
-                await DrainExtrasAsync(deployment, plan, [.. mine.Select(m => m.Handle.ReplicaId), .. running.Keys.Where(id => records.TryGetValue(id, out var rec) && rec.Deployment == deployment.Name && VersionOf(deployment, rec) == modelVersion)], records, running, now, cancellationToken);
+                await DrainExtrasAsync(deployment, plan, [.. mine.Select(m => m.Handle.ReplicaId), .. running.Keys.Where(id => records.TryGetValue(id, out var rec) && rec.Deployment == deployment.Name && PlanningInputs.VersionOf(deployment, rec) == modelVersion)], records, running, now, cancellationToken);
                 return;
             }
         }
@@ -384,9 +361,9 @@ public sealed partial class Reconciler(
     /// </summary>
     private async Task<ReplicaRecord> AdoptAsync(Deployment deployment, ReplicaRecord record, ICloudProvider provider, ReplicaHandle handle, CancellationToken cancellationToken)
     {
-        var version = await registry.GetAsync(deployment.Model, VersionOf(deployment, record), cancellationToken);
+        var version = await registry.GetAsync(deployment.Model, PlanningInputs.VersionOf(deployment, record), cancellationToken);
         var failure = version is null
-            ? $"model {deployment.Model} version {VersionOf(deployment, record)} is not in the registry"
+            ? $"model {deployment.Model} version {PlanningInputs.VersionOf(deployment, record)} is not in the registry"
             : await CheckAsync(deployment, version, await ProbeSets.ForAsync(registry, version, cancellationToken), record, handle.Endpoint!, cancellationToken);
         if (failure is null)
         {

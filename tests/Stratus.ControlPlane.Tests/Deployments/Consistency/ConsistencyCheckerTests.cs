@@ -2,6 +2,7 @@ using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.Core.Models;
 using Stratus.Inference.Server;
 using Stratus.Testing;
 

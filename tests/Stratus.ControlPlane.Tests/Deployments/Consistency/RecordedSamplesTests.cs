@@ -5,6 +5,7 @@ using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.ControlPlane.Tests.Support;
 using Stratus.Core.Deployments;
+using Stratus.Core.Models;
 using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Deployments.Consistency;

@@ -2,10 +2,10 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Stratus.Core.Models;
 
-namespace Stratus.ControlPlane.Api;
+namespace Stratus.Core.Api;
 
 /// <summary>Datatypes in the API as the v2 protocol names them (<c>FP32</c>, <c>INT64</c>, <c>BYTES</c>…), not as C# enum names.</summary>
-internal sealed class TensorDataTypeJsonConverter : JsonConverter<TensorDataType>
+public sealed class TensorDataTypeJsonConverter : JsonConverter<TensorDataType>
 {
     public override TensorDataType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         TensorDataTypes.TryParse(reader.GetString(), out var type) ? type : throw new JsonException($"unknown datatype '{reader.GetString()}'");

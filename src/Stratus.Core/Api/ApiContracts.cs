@@ -1,9 +1,7 @@
-using Stratus.ControlPlane.Deployments.Reconciliation;
-using Stratus.ControlPlane.Registry;
 using Stratus.Core.Deployments;
 using Stratus.Core.Placement;
 
-namespace Stratus.ControlPlane.Api;
+namespace Stratus.Core.Api;
 
 /// <summary>
 /// A deployment spec, as <c>PUT /api/v1/deployments/{name}</c> takes it and as <c>stratus apply -f</c> reads it from
@@ -115,11 +113,4 @@ public sealed record RolloutRequest(int? Version, string? Strategy)
 }
 
 /// <summary>A stored sample request of a model version, its body as JSON.</summary>
-public sealed record SampleView(int Seq, string Sha256, string Source, DateTimeOffset CreatedAt, System.Text.Json.JsonElement Request)
-{
-    public static SampleView Of(ModelSample sample)
-    {
-        using var document = System.Text.Json.JsonDocument.Parse(sample.Body);
-        return new SampleView(sample.Seq, sample.Sha256, sample.Source, sample.CreatedAt, document.RootElement.Clone());
-    }
-}
+public sealed record SampleView(int Seq, string Sha256, string Source, DateTimeOffset CreatedAt, System.Text.Json.JsonElement Request);

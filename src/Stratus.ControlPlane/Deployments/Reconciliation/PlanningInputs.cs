@@ -1,0 +1,90 @@
+using Stratus.ControlPlane.Providers;
+using Stratus.ControlPlane.Store;
+using Stratus.Core.Clouds;
+using Stratus.Core.Deployments;
+using Stratus.Core.Placement;
+
+namespace Stratus.ControlPlane.Deployments.Reconciliation;
+
+/// <summary>
+/// The one place the <see cref="Planner"/>'s input is made from the observed world, for the reconciler's pass and the
+/// API's dry run (<c>POST /deployments/{name}/plan</c>) alike, so a dry run cannot disagree with the pass: the clouds
+/// that have a provider; this version group's replicas that run and are not draining, kept where they are; the
+/// capacity the others hold (replicas that run, draining ones included, and launches in flight); and the locations
+/// blocked for the deployment.
+/// </summary>
+public static class PlanningInputs
+{
+    /// <summary>What every provider runs now, by replica id.</summary>
+    public static async Task<Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>> ListRunningAsync(IEnumerable<ICloudProvider> providers, CancellationToken cancellationToken)
+    {
+        var running = new Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(StringComparer.Ordinal);
+        foreach (var provider in providers)
+        {
+            foreach (var handle in await provider.ListAsync(cancellationToken))
+            {
+                running[handle.ReplicaId] = (provider, handle);
+            }
+        }
+
+        return running;
+    }
+
+    /// <summary>The clouds replicas can be placed in: those with a provider.</summary>
+    public static IReadOnlyList<CloudSpec> Usable(IReadOnlyList<CloudSpec> clouds, IReadOnlyDictionary<string, ICloudProvider> providers) =>
+        [.. clouds.Where(c => providers.ContainsKey(c.Name))];
+
+    /// <summary>The model version a replica serves (records from before traffic splits serve the deployment's).</summary>
+    public static int VersionOf(Deployment deployment, ReplicaRecord record) => record.ModelVersion == 0 ? deployment.ModelVersion : record.ModelVersion;
+
+    /// <summary>The replicas of one version group of the deployment that run and are not draining.</summary>
+    public static List<(ICloudProvider Provider, ReplicaHandle Handle)> Group(
+        Deployment deployment,
+        int modelVersion,
+        IReadOnlyDictionary<string, ReplicaRecord> records,
+        IReadOnlyDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running) =>
+        [.. running.Values.Where(r => records.TryGetValue(r.Handle.ReplicaId, out var rec) && rec.Deployment == deployment.Name && rec.State != ReplicaState.Draining && VersionOf(deployment, rec) == modelVersion)];
+
+    /// <summary>The planner's input for <paramref name="replicas"/> replicas of one version group of the deployment.</summary>
+    public static PlacementInput For(
+        Deployment deployment,
+        int modelVersion,
+        int replicas,
+        IReadOnlyList<CloudSpec> usable,
+        IReadOnlyDictionary<string, ReplicaRecord> records,
+        IReadOnlyDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running,
+        IReadOnlyList<Block> blocks)
+    {
+        var mine = Group(deployment, modelVersion, records, running);
+        // What others hold: replicas that run and launches in flight (other deployments launch meanwhile).
+        var mineIds = mine.Select(m => m.Handle.ReplicaId).ToHashSet(StringComparer.Ordinal);
+        var others = records.Values
+            .Where(r => r.Shape == deployment.Shape && r.State != ReplicaState.Failed && !mineIds.Contains(r.Id) && (running.ContainsKey(r.Id) || r.State is ReplicaState.Pending or ReplicaState.Starting))
+            .GroupBy(r => r.Cloud)
+            .ToDictionary(g => g.Key, g => g.Count());
+        return new PlacementInput(new PlacementSpec(deployment.Placement, replicas, deployment.Shape), usable)
+        {
+            Current = mine.GroupBy(r => r.Handle.Cloud).ToDictionary(g => g.Key, g => g.Count()),
+            UsedByOthers = others,
+            Blocks = blocks,
+        };
+    }
+
+    /// <summary>
+    /// The input a reconciler pass would plan the deployment's primary version group with now (the plan it shows as
+    /// the deployment's placement), read from the store and the providers as a pass reads them.
+    /// </summary>
+    public static async Task<PlacementInput> ReadAsync(
+        Deployment deployment,
+        IDeploymentStateStore store,
+        IReadOnlyDictionary<string, ICloudProvider> providers,
+        IReadOnlyList<CloudSpec> clouds,
+        BlockList? blocks,
+        CancellationToken cancellationToken)
+    {
+        var records = (await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var running = await ListRunningAsync(providers.Values, cancellationToken);
+        var (version, replicas) = deployment.VersionGroups[0];
+        return For(deployment, version, replicas, Usable(clouds, providers), records, running, blocks?.ActiveFor(deployment.Name) ?? []);
+    }
+}
