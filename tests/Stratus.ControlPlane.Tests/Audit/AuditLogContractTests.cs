@@ -1,4 +1,5 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Tests.Store;
 
 namespace Stratus.ControlPlane.Tests.Audit;
@@ -57,4 +58,11 @@ public abstract class AuditLogContractTests : StoreContractTests<IAuditLog>
         Assert.True(verdict.Intact, verdict.Reason);
         Assert.Equal(24, verdict.Entries);
     }
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresAuditLogTests(PostgresServer server) : AuditLogContractTests
+{
+    protected override Task<(IAuditLog, IAsyncDisposable)> CreateAsync() => server.ForAsync<IAuditLog>(database => new PostgresAuditLog(database, TimeProvider.System));
 }

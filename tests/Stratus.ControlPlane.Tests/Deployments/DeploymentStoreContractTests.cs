@@ -1,4 +1,5 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Deployments;
@@ -158,4 +159,11 @@ public abstract class DeploymentStoreContractTests : StoreContractTests<IDeploym
 public sealed class SqliteDeploymentStoreTests : DeploymentStoreContractTests
 {
     protected override Task<(IDeploymentStateStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IDeploymentStateStore>(database => new SqliteDeploymentStore(database, TimeProvider.System));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresDeploymentStoreTests(PostgresServer server) : DeploymentStoreContractTests
+{
+    protected override Task<(IDeploymentStateStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<IDeploymentStateStore>(database => new PostgresDeploymentStore(database, TimeProvider.System));
 }

@@ -1,5 +1,6 @@
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Models;
@@ -113,4 +114,11 @@ public abstract class ModelVersionStoreContractTests : StoreContractTests<IModel
 public sealed class SqliteModelVersionStoreTests : ModelVersionStoreContractTests
 {
     protected override Task<(IModelVersionStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IModelVersionStore>(database => new SqliteModelVersionStore(database, TimeProvider.System));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresModelVersionStoreTests(PostgresServer server) : ModelVersionStoreContractTests
+{
+    protected override Task<(IModelVersionStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<IModelVersionStore>(database => new PostgresModelVersionStore(database, TimeProvider.System));
 }
