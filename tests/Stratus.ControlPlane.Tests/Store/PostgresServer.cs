@@ -92,11 +92,12 @@ public sealed class PostgresServer : IAsyncLifetime
 
     private static string? FindBinaries()
     {
+        // initdb on PATH may be a link; its real folder holds postgres and pg_ctl too.
         var onPath = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .FirstOrDefault(dir => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "postgres")));
+            .Select(dir => new FileInfo(Path.Combine(dir, "initdb"))).FirstOrDefault(file => file.Exists);
         if (onPath is not null)
         {
-            return onPath;
+            return Path.GetDirectoryName(onPath.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? onPath.FullName);
         }
 
         const string Debian = "/usr/lib/postgresql";
