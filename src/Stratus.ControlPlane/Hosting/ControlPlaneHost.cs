@@ -124,7 +124,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
         var deployments = new SqliteDeploymentStore(database, time);
-        var registry = new ModelRegistry(database, new ContentStore(Path.Combine(options.DataDirectory, "models")), time);
+        var registry = new ModelRegistry(database, new DirectoryBlobStore(Path.Combine(options.DataDirectory, "models")), time);
         var routes = new RouteTablePublisher(time);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
         var blocks = new BlockList(time);

@@ -126,6 +126,20 @@ public static class PostgresMigrations
                 routes_json text NOT NULL
             );
             """),
+        new(2, "blobs", """
+            CREATE TABLE blobs (
+                sha256 text PRIMARY KEY,
+                size_bytes bigint NOT NULL,
+                chunks integer NOT NULL,
+                created_at timestamptz NOT NULL
+            );
+            CREATE TABLE blob_chunks (
+                sha256 text NOT NULL,
+                seq integer NOT NULL,
+                data bytea NOT NULL,
+                PRIMARY KEY (sha256, seq)
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;
