@@ -11,7 +11,7 @@ using Stratus.ControlPlane.Deployments.Rollouts;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
-using Stratus.ControlPlane.Store.Sqlite;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
 using Stratus.Core.Routing;
@@ -39,10 +39,16 @@ public sealed class ControlPlaneOptions
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
     public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
+
+    /// <summary>Null or empty: SQLite, <c>stratus.db</c> in the data directory. Otherwise a PostgreSQL connection string (servers sharing it share all state).</summary>
+    public string? Store { get; set; }
+
+    /// <summary>A folder for model bytes (several servers may share one). Null: <c>models</c> in the data directory with SQLite, the database itself with PostgreSQL.</summary>
+    public string? Blobs { get; set; }
 }
 
 /// <summary>
-/// The control plane in one object: the SQLite store under the data directory, the registry, the clouds and their
+/// The control plane in one object: its stores (SQLite under the data directory, or PostgreSQL), the registry, the clouds and their
 /// providers, the reconciler loop and the REST API. On first start it creates an admin token and writes it, readable
 /// by the owner only, to <c>admin.token</c> in the data directory.
 /// </summary>
@@ -58,8 +64,13 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
     private readonly Task _rolling;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts, IRequestSampleSink samples)
+    private readonly IAsyncDisposable? _database;
+
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop? autoscaler, RolloutController rollouts, IRequestSampleSink samples, ControlPlaneStores stores)
     {
+        _database = stores.Database;
+        Leases = stores.Leases;
+        RouteStore = stores.Routes;
         Samples = samples;
         _app = app;
         _loop = loop;
@@ -84,14 +95,20 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     /// <summary>Where a gateway in the same process hands the live requests it records as samples.</summary>
     public IRequestSampleSink Samples { get; }
 
+    /// <summary>The leases of the store this host opened (what leader election takes).</summary>
+    public ILeaseStore Leases { get; }
+
+    /// <summary>The published route table of the store this host opened, shared by every server on the same store.</summary>
+    public IRouteStore RouteStore { get; }
+
     public static async Task<ControlPlaneHost> StartAsync(ControlPlaneOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.DataDirectory);
         var time = TimeProvider.System;
-        var database = await SqliteDatabase.OpenAsync(Path.Combine(options.DataDirectory, "stratus.db"), cancellationToken);
+        var stores = await ControlPlaneStores.OpenAsync(options, time, cancellationToken);
         var clouds = CloudsConfig.Parse(options.CloudsFile is null ? CloudsConfig.DefaultYaml() : await File.ReadAllTextAsync(options.CloudsFile, cancellationToken));
         var providers = clouds.Where(c => c.Provider == "local").Select(c => new LocalCloudProvider(c, options.DataDirectory, options.Replica)).ToList();
-        var tokens = new SqliteTokenStore(database, time);
+        var tokens = stores.Tokens;
         var adminTokenPath = Path.Combine(options.DataDirectory, "admin.token");
         if ((await tokens.ListAsync(cancellationToken)).Count == 0)
         {
@@ -123,14 +140,14 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         ControlPlaneApi.AddOpenApiDocument(builder.Services);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
-        var deployments = new SqliteDeploymentStore(database, time);
-        var registry = new ModelRegistry(database, new DirectoryBlobStore(Path.Combine(options.DataDirectory, "models")), time);
+        var deployments = stores.Deployments;
+        var registry = new ModelRegistry(stores.Versions, stores.Blobs);
         var routes = new RouteTablePublisher(time);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
         var blocks = new BlockList(time);
-        var consistency = new ConsistencyChecker(new SqliteProbeReferenceStore(database, time));
+        var consistency = new ConsistencyChecker(stores.ProbeReferences);
         app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
-        var audit = new SqliteAuditLog(database, time);
+        var audit = stores.Audit;
         var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region));
         AutoscalerLoop? autoscaler = options.Load is { } load
@@ -139,7 +156,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var rollouts = new RolloutController(deployments, audit, options.Load, loop.Trigger, time, logger, registry, consistency);
         ControlPlaneApi.Map(app, new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, loop.PublishAsync, autoscaler?.Decisions, rollouts));
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit));
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), stores);
     }
 
     /// <summary>
@@ -171,5 +188,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
     }
 }

@@ -1,6 +1,7 @@
 using Stratus.ControlPlane.Store;
 using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Audit;
 

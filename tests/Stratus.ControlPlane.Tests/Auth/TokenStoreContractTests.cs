@@ -2,6 +2,7 @@ using Stratus.ControlPlane.Store;
 using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Auth;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Auth;
 

@@ -3,6 +3,7 @@ using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Deployments;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Deployments;
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Registry;
 

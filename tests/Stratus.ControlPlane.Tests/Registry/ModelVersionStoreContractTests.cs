@@ -4,6 +4,7 @@ using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Models;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Registry;
 

@@ -4,6 +4,7 @@ using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Core.Deployments;
 using Stratus.Core.Routing;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Store;
 

@@ -1,5 +1,6 @@
 using Npgsql;
 using Stratus.ControlPlane.Store.Postgres;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Store;
 
@@ -7,13 +8,6 @@ namespace Stratus.ControlPlane.Tests.Store;
 [Trait("Category", "Postgres")]
 public sealed class PostgresMigrationsTests(PostgresServer server)
 {
-    private async Task<string> NewEmptyDatabaseAsync()
-    {
-        var name = $"stratus_{Guid.NewGuid():N}";
-        await PostgresServer.ExecuteAsync(server.AdminConnectionString, $"CREATE DATABASE {name};");
-        return name;
-    }
-
     private static async Task<long> ScalarAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -25,8 +19,7 @@ public sealed class PostgresMigrationsTests(PostgresServer server)
     [Fact]
     public async Task Open_ServersStartingAtOnce_MigrateExactlyOnce()
     {
-        var name = await NewEmptyDatabaseAsync();
-        var connectionString = new NpgsqlConnectionStringBuilder(server.AdminConnectionString) { Database = name }.ConnectionString;
+        var (name, connectionString) = await server.CreateEmptyDatabaseAsync();
         try
         {
             var opened = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => PostgresDatabase.OpenAsync(connectionString))));

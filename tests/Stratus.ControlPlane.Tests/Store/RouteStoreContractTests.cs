@@ -3,6 +3,7 @@ using Stratus.ControlPlane.Store;
 using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Core.Routing;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Store;
 

@@ -4,12 +4,12 @@ using System.Net.Sockets;
 using Npgsql;
 using Stratus.ControlPlane.Store.Postgres;
 
-namespace Stratus.ControlPlane.Tests.Store;
+namespace Stratus.Testing;
 
 /// <summary>
 /// A real PostgreSQL server for the tests: the one <c>STRATUS_TEST_POSTGRES</c> names (a connection string of a role
 /// that may create databases), else a cluster of its own, started as a child process from the installed binaries and
-/// removed afterwards. Each store test gets a database of its own on it (<see cref="ForAsync{TStore}"/>).
+/// removed afterwards. Compiled into the test projects that set <c>NeedsPostgres</c>. Each store test gets a database of its own on it (<see cref="ForAsync{TStore}"/>).
 /// </summary>
 public sealed class PostgresServer : IAsyncLifetime
 {
@@ -40,12 +40,18 @@ public sealed class PostgresServer : IAsyncLifetime
         await StartOwnClusterAsync(bin);
     }
 
-    /// <summary>A new, migrated database for one test, dropped when the returned handle is disposed.</summary>
-    public async Task<PostgresTestDatabase> CreateDatabaseAsync()
+    /// <summary>A new database with nothing in it, as a Stratus server would first find it: its name and how to connect to it.</summary>
+    public async Task<(string Name, string ConnectionString)> CreateEmptyDatabaseAsync()
     {
         var name = $"stratus_{Guid.NewGuid():N}";
         await ExecuteAsync(AdminConnectionString, $"CREATE DATABASE {name};");
-        var connectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+        return (name, new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString);
+    }
+
+    /// <summary>A new, migrated database for one test, dropped when the returned handle is disposed.</summary>
+    public async Task<PostgresTestDatabase> CreateDatabaseAsync()
+    {
+        var (name, connectionString) = await CreateEmptyDatabaseAsync();
         return new PostgresTestDatabase(this, name, connectionString, await PostgresDatabase.OpenAsync(connectionString));
     }
 
@@ -56,9 +62,9 @@ public sealed class PostgresServer : IAsyncLifetime
         return (create(database.Database), database);
     }
 
-    internal Task DropAsync(string name) => ExecuteAsync(AdminConnectionString, $"DROP DATABASE IF EXISTS {name} WITH (FORCE);");
+    public Task DropAsync(string name) => ExecuteAsync(AdminConnectionString, $"DROP DATABASE IF EXISTS {name} WITH (FORCE);");
 
-    internal static async Task ExecuteAsync(string connectionString, string sql)
+    public static async Task ExecuteAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
