@@ -106,6 +106,24 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         Directory.CreateDirectory(options.DataDirectory);
         var time = TimeProvider.System;
         var stores = await ControlPlaneStores.OpenAsync(options, time, cancellationToken);
+        try
+        {
+            return await StartOnAsync(options, stores, time, configureLogging, cancellationToken);
+        }
+        catch
+        {
+            // A PostgreSQL store's pool would otherwise outlive the failed start (a port in use, a bad clouds file).
+            if (stores.Database is not null)
+            {
+                await stores.Database.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    private static async Task<ControlPlaneHost> StartOnAsync(ControlPlaneOptions options, ControlPlaneStores stores, TimeProvider time, Action<ILoggingBuilder>? configureLogging, CancellationToken cancellationToken)
+    {
         var clouds = CloudsConfig.Parse(options.CloudsFile is null ? CloudsConfig.DefaultYaml() : await File.ReadAllTextAsync(options.CloudsFile, cancellationToken));
         var providers = clouds.Where(c => c.Provider == "local").Select(c => new LocalCloudProvider(c, options.DataDirectory, options.Replica)).ToList();
         var tokens = stores.Tokens;
