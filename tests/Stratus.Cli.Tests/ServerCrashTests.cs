@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Stratus.Cli.Tests.Support;
 
 namespace Stratus.Cli.Tests;
 
@@ -12,30 +13,9 @@ public sealed class ServerCrashTests : IDisposable
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), $"stratus-crash-{Guid.NewGuid():N}");
 
-    private static Process StartServer(string data)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "stratus.dll"), "server", "--data-dir", data, "--port", "0" })
-        {
-            info.ArgumentList.Add(argument);
-        }
+    private static Process StartServer(string data) => ServerProcess.Start("--data-dir", data, "--port", "0");
 
-        return Process.Start(info)!;
-    }
-
-    private static async Task<Uri> ReadyAtAsync(Process server)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (await server.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (line.StartsWith("ready at ", StringComparison.Ordinal))
-            {
-                return new Uri(line["ready at ".Length..]);
-            }
-        }
-
-        throw new InvalidOperationException("the server exited before it was ready: " + await server.StandardError.ReadToEndAsync());
-    }
+    private static Task<Uri> ReadyAtAsync(Process server) => ServerProcess.ReadyAtAsync(server);
 
     private HttpClient Client(Uri address)
     {

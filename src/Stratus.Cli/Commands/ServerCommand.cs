@@ -12,15 +12,18 @@ internal sealed class ServerCommand : Command
     private readonly IInteraction _interaction;
 
     public ServerCommand(IInteraction interaction)
-        : base("server", "Run the control plane: REST API, SQLite store, model registry, clouds and reconciler.")
+        : base("server", "Run the control plane: REST API, store (SQLite or PostgreSQL), model registry, clouds and reconciler.")
     {
         _interaction = interaction;
         Options.Add(DataDirOption);
         Options.Add(HostOption);
         Options.Add(PortOption);
         Options.Add(CloudsOption);
+        Options.Add(StoreOption);
+        Options.Add(BlobsOption);
+        Options.Add(ConfigOption);
         Options.Add(VerboseOption);
-        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(VerboseOption), cancellationToken));
+        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(ConfigOption), parse.GetValue(VerboseOption), cancellationToken));
     }
 
     public Option<DirectoryInfo> DataDirOption { get; } = new("--data-dir")
@@ -35,6 +38,12 @@ internal sealed class ServerCommand : Command
 
     public Option<FileInfo> CloudsOption { get; } = new("--clouds") { Description = "A clouds.yaml; without it, three local clouds." };
 
+    public Option<string> StoreOption { get; } = new("--store") { Description = "A PostgreSQL connection string (\"Host=…;Database=…\"); without it, SQLite in the data directory." };
+
+    public Option<DirectoryInfo> BlobsOption { get; } = new("--blobs") { Description = "A folder for model bytes, which several servers may share; without it, the data directory with SQLite and the database with PostgreSQL." };
+
+    public Option<FileInfo> ConfigOption { get; } = new("--config") { Description = "A YAML file with store: and blobs:; options given on the command line win." };
+
     public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log reconciler and server events." };
 
     internal ControlPlaneOptions ToOptions(ParseResult parse) => new()
@@ -43,10 +52,27 @@ internal sealed class ServerCommand : Command
         Host = parse.GetValue(HostOption)!,
         Port = parse.GetValue(PortOption),
         CloudsFile = parse.GetValue(CloudsOption)?.FullName,
+        Store = parse.GetValue(StoreOption),
+        Blobs = parse.GetValue(BlobsOption)?.FullName,
     };
 
-    private async Task<int> RunAsync(ControlPlaneOptions options, bool verbose, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(ControlPlaneOptions options, FileInfo? config, bool verbose, CancellationToken cancellationToken)
     {
+        if (config is not null)
+        {
+            try
+            {
+                var file = await ServerConfigFile.LoadAsync(config.FullName, cancellationToken);
+                options.Store ??= file.Store;
+                options.Blobs ??= file.Blobs;
+            }
+            catch (ServerConfigException e)
+            {
+                _interaction.Error(e.Message);
+                return ExitCodes.InvalidArguments;
+            }
+        }
+
         ControlPlaneHost host;
         try
         {
@@ -57,6 +83,11 @@ internal sealed class ServerCommand : Command
         {
             _interaction.Error(e.Message);
             return ExitCodes.InvalidArguments;
+        }
+        catch (StoreUnavailableException e)
+        {
+            _interaction.Error(e.Message);
+            return e.InnerException is ArgumentException ? ExitCodes.InvalidArguments : ExitCodes.Unreachable;
         }
         catch (IOException e)
         {
@@ -69,6 +100,7 @@ internal sealed class ServerCommand : Command
             _interaction.Line("Stratus control plane");
             _interaction.Field("api", $"{host.Address}api/v1");
             _interaction.Field("data", options.DataDirectory);
+            _interaction.Field("store", string.IsNullOrWhiteSpace(options.Store) ? "sqlite" : "postgresql");
             _interaction.Field("token", $"admin token in {host.AdminTokenPath}");
             _interaction.Line($"ready at {host.Address}");
             try

@@ -13,7 +13,7 @@ using Stratus.ControlPlane.Load;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
-using Stratus.ControlPlane.Store.Sqlite;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
 using Stratus.Core.Routing;
@@ -39,12 +39,18 @@ public sealed class ControlPlaneOptions
 
     public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
 
+    /// <summary>Null or empty: SQLite, <c>stratus.db</c> in the data directory. Otherwise a PostgreSQL connection string (servers sharing it share all state).</summary>
+    public string? Store { get; set; }
+
+    /// <summary>A folder for model bytes (several servers may share one). Null: <c>models</c> in the data directory with SQLite, the database itself with PostgreSQL.</summary>
+    public string? Blobs { get; set; }
+
     /// <summary>The lease the servers of one store compete for, to run the reconciler, autoscaler and rollout controller.</summary>
     public LeadershipOptions Leadership { get; set; } = new();
 }
 
 /// <summary>
-/// The control plane in one object: the SQLite store under the data directory, the registry, the clouds and their
+/// The control plane in one object: its stores (SQLite under the data directory, or PostgreSQL), the registry, the clouds and their
 /// providers, the reconciler loop and the REST API. On first start it creates an admin token and writes it, readable
 /// by the owner only, to <c>admin.token</c> in the data directory.
 /// </summary>
@@ -61,8 +67,13 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     /// <summary>Serving the stored route table, leader or not.</summary>
     private readonly Task _following;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop autoscaler, RolloutController rollouts, IRequestSampleSink samples, GatewayLoads loads, LeaderElection election, RouteStoreFollower follower)
+    private readonly IAsyncDisposable? _database;
+
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop autoscaler, RolloutController rollouts, IRequestSampleSink samples, GatewayLoads loads, ControlPlaneStores stores, LeaderElection election, RouteStoreFollower follower)
     {
+        _database = stores.Database;
+        Leases = stores.Leases;
+        RouteStore = stores.Routes;
         Loads = loads;
         Samples = samples;
         _app = app;
@@ -99,14 +110,38 @@ public sealed class ControlPlaneHost : IAsyncDisposable
     /// <summary>Every gateway's load, merged: where a gateway in the same process reports (its in-process sink), and what the autoscaler and the rollout controller read.</summary>
     public GatewayLoads Loads { get; }
 
+    /// <summary>The leases of the store this host opened (what leader election takes).</summary>
+    public ILeaseStore Leases { get; }
+
+    /// <summary>The published route table of the store this host opened, shared by every server on the same store.</summary>
+    public IRouteStore RouteStore { get; }
+
     public static async Task<ControlPlaneHost> StartAsync(ControlPlaneOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.DataDirectory);
         var time = TimeProvider.System;
-        var database = await SqliteDatabase.OpenAsync(Path.Combine(options.DataDirectory, "stratus.db"), cancellationToken);
+        var stores = await ControlPlaneStores.OpenAsync(options, time, cancellationToken);
+        try
+        {
+            return await StartOnAsync(options, stores, time, configureLogging, cancellationToken);
+        }
+        catch
+        {
+            // A PostgreSQL store's pool would otherwise outlive the failed start (a port in use, a bad clouds file).
+            if (stores.Database is not null)
+            {
+                await stores.Database.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    private static async Task<ControlPlaneHost> StartOnAsync(ControlPlaneOptions options, ControlPlaneStores stores, TimeProvider time, Action<ILoggingBuilder>? configureLogging, CancellationToken cancellationToken)
+    {
         var clouds = CloudsConfig.Parse(options.CloudsFile is null ? CloudsConfig.DefaultYaml() : await File.ReadAllTextAsync(options.CloudsFile, cancellationToken));
         var providers = clouds.Where(c => c.Provider == "local").Select(c => new LocalCloudProvider(c, options.DataDirectory, options.Replica)).ToList();
-        var tokens = new SqliteTokenStore(database, time);
+        var tokens = stores.Tokens;
         var adminTokenPath = Path.Combine(options.DataDirectory, "admin.token");
         if ((await tokens.ListAsync(cancellationToken)).Count == 0)
         {
@@ -138,17 +173,17 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         ControlPlaneApi.AddServices(builder.Services, tokens);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
-        var deployments = new SqliteDeploymentStore(database, time);
-        var registry = new ModelRegistry(database, new ContentStore(Path.Combine(options.DataDirectory, "models")), time);
+        var deployments = stores.Deployments;
+        var registry = new ModelRegistry(stores.Versions, stores.Blobs);
         var routes = new RouteTablePublisher(time);
-        var leases = new SqliteLeaseStore(database);
-        var routeStore = new SqliteRouteStore(database);
+        var leases = stores.Leases;
+        var routeStore = stores.Routes;
         var election = new LeaderElection(leases, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.Leadership, time, logger);
         var byCloud = providers.ToDictionary(p => p.CloudName, p => (ICloudProvider)p);
         var blocks = new BlockList(time);
-        var consistency = new ConsistencyChecker(new SqliteProbeReferenceStore(database, time));
+        var consistency = new ConsistencyChecker(stores.ProbeReferences);
         app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
-        var audit = new SqliteAuditLog(database, time);
+        var audit = stores.Audit;
         var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region), routeStore, time);
         var loads = new GatewayLoads(time);
@@ -157,7 +192,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler.Decisions, rollouts, loads);
         ControlPlaneApi.Map(app, services).MapLeader(election, leases, options.Leadership);
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), loads, election, new RouteStoreFollower(routeStore, routes, time, logger));
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), loads, stores, election, new RouteStoreFollower(routeStore, routes, time, logger));
     }
 
     /// <summary>
@@ -187,5 +222,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
     }
 }

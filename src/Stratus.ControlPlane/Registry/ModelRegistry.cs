@@ -23,16 +23,16 @@ public sealed record SampleRequest(string Body, string Sha256, string Source)
 public sealed record ModelSample(int Seq, string Sha256, string Source, DateTimeOffset CreatedAt, string Body);
 
 /// <summary>
-/// Takes model uploads: streams them to disk while hashing, loads them in ONNX Runtime to validate them and read
+/// Takes model uploads: streams them to a local file while hashing, loads them in ONNX Runtime to validate them and read
 /// their signature, stores them by content, and numbers versions per model name. Sample requests pushed with a model
 /// (or added later) are checked against its signature first. A file that does not load, or a sample that does not
 /// fit, is refused with the reason and leaves nothing behind.
 /// </summary>
-public sealed class ModelRegistry(IModelVersionStore versions, ContentStore content)
+public sealed class ModelRegistry(IModelVersionStore versions, IBlobStore blobs)
 {
     /// <summary>A registry whose versions live in the SQLite file.</summary>
-    public ModelRegistry(SqliteDatabase database, ContentStore content, TimeProvider time)
-        : this(new SqliteModelVersionStore(database, time), content)
+    public ModelRegistry(SqliteDatabase database, IBlobStore blobs, TimeProvider time)
+        : this(new SqliteModelVersionStore(database, time), blobs)
     {
     }
 
@@ -55,7 +55,7 @@ public sealed class ModelRegistry(IModelVersionStore versions, ContentStore cont
 
     /// <summary>Streams an upload to a temporary file while hashing it; <see cref="RegisterAsync"/> then validates and stores it, or drops it.</summary>
     public Task<StagedContent> StageAsync(Stream upload, long maxBytes = DefaultMaxModelBytes, CancellationToken cancellationToken = default) =>
-        content.StageAsync(upload, maxBytes, cancellationToken);
+        blobs.StageAsync(upload, maxBytes, cancellationToken);
 
     /// <summary>
     /// Loads staged content in ONNX Runtime, checks the samples against its signature, and only then stores it as the
@@ -78,7 +78,7 @@ public sealed class ModelRegistry(IModelVersionStore versions, ContentStore cont
             }
 
             var checkedSamples = Samples.Check(signature, name, samples, "push", existing: 0);
-            content.Commit(staged);
+            await blobs.CommitAsync(staged, cancellationToken);
             return await versions.AddAsync(name, staged.Sha256, staged.Size, signature, pushedBy, checkedSamples, cancellationToken);
         }
         finally
@@ -108,7 +108,8 @@ public sealed class ModelRegistry(IModelVersionStore versions, ContentStore cont
 
     public Task<ModelVersion?> GetAsync(string name, int version, CancellationToken cancellationToken = default) => versions.GetAsync(name, version, cancellationToken);
 
-    public string PathOf(ModelVersion version) => content.PathOf(version.Sha256);
+    /// <summary>A local file holding the version's model (providers copy it; ONNX Runtime loads it).</summary>
+    public Task<string> LocalPathAsync(ModelVersion version, CancellationToken cancellationToken = default) => blobs.LocalPathAsync(version.Sha256, cancellationToken);
 }
 
 /// <summary>

@@ -5,7 +5,7 @@ namespace Stratus.ControlPlane.Store;
 
 /// <summary>
 /// The registry's records of model versions and their sample requests (the bytes of the models live in the
-/// <see cref="ContentStore"/>). Every store passes <c>ModelVersionStoreContractTests</c>: above all, concurrent adds of
+/// <see cref="IBlobStore"/>). Every store passes <c>ModelVersionStoreContractTests</c>: above all, concurrent adds of
 /// one name get distinct, consecutive versions, and a version's samples are added with it or not at all.
 /// </summary>
 public interface IModelVersionStore

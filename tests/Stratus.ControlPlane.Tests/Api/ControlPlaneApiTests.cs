@@ -46,7 +46,7 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         _services = new ControlPlaneServices(
             tokens,
             new SqliteAuditLog(_temp.Database, TimeProvider.System),
-            new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System),
+            new ModelRegistry(_temp.Database, new DirectoryBlobStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System),
             new SqliteDeploymentStore(_temp.Database, TimeProvider.System),
             new RouteTablePublisher(TimeProvider.System),
             () => Interlocked.Increment(ref _triggers),

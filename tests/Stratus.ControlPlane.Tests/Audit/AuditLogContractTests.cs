@@ -1,5 +1,7 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Audit;
 
@@ -7,6 +9,9 @@ namespace Stratus.ControlPlane.Tests.Audit;
 public abstract class AuditLogContractTests : StoreContractTests<IAuditLog>
 {
     protected IAuditLog Log => Store;
+
+    /// <summary>Runs raw SQL against the log's database, as someone with access to it could.</summary>
+    protected abstract Task TamperAsync(string sql);
 
     [Fact]
     public async Task Append_NumbersEntriesAndChainsThem()
@@ -57,4 +62,72 @@ public abstract class AuditLogContractTests : StoreContractTests<IAuditLog>
         Assert.True(verdict.Intact, verdict.Reason);
         Assert.Equal(24, verdict.Entries);
     }
+
+    private async Task AppendThreeAsync()
+    {
+        await Log.AppendAsync("admin", "model.push", "credit-risk/1", null, "{\"v\":1}");
+        await Log.AppendAsync("admin", "deployment.create", "credit-risk", null, "{\"replicas\":3}");
+        await Log.AppendAsync("admin", "deployment.scale", "credit-risk", "{\"replicas\":3}", "{\"replicas\":5}");
+    }
+
+    [Fact]
+    public async Task Verify_EditedEntry_IsDetected()
+    {
+        await AppendThreeAsync();
+        await TamperAsync("UPDATE audit SET after_json = '{\"replicas\":30}' WHERE seq = 2;");
+
+        var verdict = await Log.VerifyAsync();
+
+        Assert.False(verdict.Intact);
+        Assert.Equal(2, verdict.FirstBadSequence);
+        Assert.Contains("entry 2 was altered", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_DeletedEntry_IsDetected()
+    {
+        await AppendThreeAsync();
+        await TamperAsync("DELETE FROM audit WHERE seq = 2;");
+
+        var verdict = await Log.VerifyAsync();
+
+        Assert.False(verdict.Intact);
+        Assert.Contains("entry 2 is missing", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_DeletedAndRenumbered_IsDetectedByTheBrokenLink()
+    {
+        await AppendThreeAsync();
+        await TamperAsync("DELETE FROM audit WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3;");
+
+        var verdict = await Log.VerifyAsync();
+
+        Assert.False(verdict.Intact);
+        Assert.Contains("entry 2 does not follow entry 1", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_ActorRewrittenWithItsHashRecomputedWrongly_IsDetected()
+    {
+        await AppendThreeAsync();
+        await TamperAsync("UPDATE audit SET actor = 'intruder' WHERE seq = 1;");
+
+        Assert.Equal(1, (await Log.VerifyAsync()).FirstBadSequence);
+    }
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresAuditLogTests(PostgresServer server) : AuditLogContractTests
+{
+    private PostgresTestDatabase _database = null!;
+
+    protected override async Task<(IAuditLog, IAsyncDisposable)> CreateAsync()
+    {
+        _database = await server.CreateDatabaseAsync();
+        return (new PostgresAuditLog(_database.Database, TimeProvider.System), _database);
+    }
+
+    protected override Task TamperAsync(string sql) => _database.ExecuteAsync(sql);
 }

@@ -1,6 +1,8 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Auth;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Auth;
 
@@ -76,4 +78,11 @@ public abstract class TokenStoreContractTests : StoreContractTests<ITokenStore>
         Assert.NotEqual(a.Info.Id, b.Info.Id);
         Assert.Equal(2, (await Tokens.ListAsync()).Count);
     }
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresTokenStoreTests(PostgresServer server) : TokenStoreContractTests
+{
+    protected override Task<(ITokenStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<ITokenStore>(database => new PostgresTokenStore(database, TimeProvider.System));
 }

@@ -1,7 +1,9 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Deployments;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Deployments;
 
@@ -158,4 +160,11 @@ public abstract class DeploymentStoreContractTests : StoreContractTests<IDeploym
 public sealed class SqliteDeploymentStoreTests : DeploymentStoreContractTests
 {
     protected override Task<(IDeploymentStateStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IDeploymentStateStore>(database => new SqliteDeploymentStore(database, TimeProvider.System));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresDeploymentStoreTests(PostgresServer server) : DeploymentStoreContractTests
+{
+    protected override Task<(IDeploymentStateStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<IDeploymentStateStore>(database => new PostgresDeploymentStore(database, TimeProvider.System));
 }

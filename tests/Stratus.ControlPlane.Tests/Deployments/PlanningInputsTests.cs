@@ -24,7 +24,7 @@ public sealed class PlanningInputsTests : IAsyncLifetime
     {
         _temp = await TempDatabase.CreateAsync();
         _store = new SqliteDeploymentStore(_temp.Database, TimeProvider.System);
-        _registry = new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
+        _registry = new ModelRegistry(_temp.Database, new DirectoryBlobStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
         await using var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"));
         await _registry.PushAsync("credit-risk", model, "admin");
     }

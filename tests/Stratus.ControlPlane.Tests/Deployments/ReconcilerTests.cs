@@ -25,7 +25,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
     {
         _temp = await TempDatabase.CreateAsync();
         _store = new SqliteDeploymentStore(_temp.Database, TimeProvider.System);
-        _registry = new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
+        _registry = new ModelRegistry(_temp.Database, new DirectoryBlobStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
         await using (var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx")))
         {
             await _registry.PushAsync("credit-risk", model, "admin");
@@ -161,7 +161,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
     public async Task Reconcile_ReplicaNobodyOwns_IsStopped()
     {
         var model = (await _registry.GetAsync("credit-risk", 1))!;
-        await _providers["dear"].LaunchAsync(new ReplicaLaunch("stray-1", "credit-risk", "1", _registry.PathOf(model), model.Sha256, "cpu-small"));
+        await _providers["dear"].LaunchAsync(new ReplicaLaunch("stray-1", "credit-risk", "1", await _registry.LocalPathAsync(model), model.Sha256, "cpu-small"));
 
         await Reconciler().ReconcileOnceAsync();
 
@@ -452,7 +452,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         }
 
         var wrong = (await _registry.GetAsync("other", 1))!;
-        var liar = new SwappingProvider(_providers["cheap"], _registry.PathOf(wrong), wrong.Sha256);
+        var liar = new SwappingProvider(_providers["cheap"], await _registry.LocalPathAsync(wrong), wrong.Sha256);
         using var consistency = new ConsistencyChecker(new SqliteProbeReferenceStore(_temp.Database, TimeProvider.System));
         var reconciler = new Reconciler(
             _store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = liar, ["dear"] = _providers["dear"] }, _clouds, NullLogger.Instance, time: new ManualClock(DateTimeOffset.UtcNow), consistency: consistency);
@@ -547,7 +547,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
 
         // What a control plane killed mid-launch leaves behind: records still starting, replicas that came up since,
         // one of them (through a cloud that swapped the artifact) serving another model.
-        foreach (var (id, artifact, sha) in new[] { ("risk-good", _registry.PathOf(risk), risk.Sha256), ("risk-bad", _registry.PathOf(wrong), wrong.Sha256) })
+        foreach (var (id, artifact, sha) in new[] { ("risk-good", await _registry.LocalPathAsync(risk), risk.Sha256), ("risk-bad", await _registry.LocalPathAsync(wrong), wrong.Sha256) })
         {
             await _store.PutReplicaAsync(new ReplicaRecord(id, "risk", "cheap", "cpu-small", ReplicaState.Starting, null, null) { ModelVersion = 1 });
             await _providers["cheap"].LaunchAsync(new ReplicaLaunch(id, "credit-risk", "1", artifact, sha, "cpu-small") { ServedName = "risk" });

@@ -10,12 +10,12 @@ public sealed class ModelRegistryTests : IAsyncLifetime
 {
     private TempDatabase _temp = null!;
     private ModelRegistry _registry = null!;
-    private ContentStore _content = null!;
+    private DirectoryBlobStore _content = null!;
 
     public async Task InitializeAsync()
     {
         _temp = await TempDatabase.CreateAsync();
-        _content = new ContentStore(Path.Combine(_temp.Folder, "models"));
+        _content = new DirectoryBlobStore(Path.Combine(_temp.Folder, "models"));
         _registry = new ModelRegistry(_temp.Database, _content, TimeProvider.System);
     }
 
@@ -37,7 +37,7 @@ public sealed class ModelRegistryTests : IAsyncLifetime
         Assert.Equal(1, pushed.Version);
         Assert.Equal(new FileInfo(Sample("credit-risk.onnx")).Length, pushed.SizeBytes);
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Sample("credit-risk.onnx")))), pushed.Sha256);
-        Assert.True(File.ReadAllBytes(_registry.PathOf(pushed)).AsSpan().SequenceEqual(File.ReadAllBytes(Sample("credit-risk.onnx"))));
+        Assert.True(File.ReadAllBytes(await _registry.LocalPathAsync(pushed)).AsSpan().SequenceEqual(File.ReadAllBytes(Sample("credit-risk.onnx"))));
         var input = Assert.Single(pushed.Signature.Inputs);
         Assert.Equal("features", input.Name);
         Assert.Equal(TensorDataType.Fp32, input.DataType);

@@ -1,8 +1,10 @@
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Models;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Registry;
 
@@ -113,4 +115,11 @@ public abstract class ModelVersionStoreContractTests : StoreContractTests<IModel
 public sealed class SqliteModelVersionStoreTests : ModelVersionStoreContractTests
 {
     protected override Task<(IModelVersionStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IModelVersionStore>(database => new SqliteModelVersionStore(database, TimeProvider.System));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresModelVersionStoreTests(PostgresServer server) : ModelVersionStoreContractTests
+{
+    protected override Task<(IModelVersionStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<IModelVersionStore>(database => new PostgresModelVersionStore(database, TimeProvider.System));
 }

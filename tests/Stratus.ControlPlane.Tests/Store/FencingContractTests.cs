@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Core.Deployments;
 using Stratus.Core.Routing;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Store;
 
@@ -158,4 +160,15 @@ public sealed class SqliteFencingTests : FencingContractTests
         new SqliteDeploymentStore(database, TimeProvider.System),
         new SqliteAuditLog(database, TimeProvider.System),
         new SqliteRouteStore(database)));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresFencingTests(PostgresServer server) : FencingContractTests
+{
+    protected override Task<(Stores, IAsyncDisposable)> CreateAsync() => server.ForAsync(database => new Stores(
+        new PostgresLeaseStore(database),
+        new PostgresDeploymentStore(database, TimeProvider.System),
+        new PostgresAuditLog(database, TimeProvider.System),
+        new PostgresRouteStore(database)));
 }

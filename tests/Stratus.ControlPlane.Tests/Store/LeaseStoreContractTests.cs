@@ -1,4 +1,5 @@
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Testing;
 
@@ -127,4 +128,11 @@ public abstract class LeaseStoreContractTests : StoreContractTests<ILeaseStore>
 public sealed class SqliteLeaseStoreTests : LeaseStoreContractTests
 {
     protected override Task<(ILeaseStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<ILeaseStore>(database => new SqliteLeaseStore(database));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresLeaseStoreTests(PostgresServer server) : LeaseStoreContractTests
+{
+    protected override Task<(ILeaseStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<ILeaseStore>(database => new PostgresLeaseStore(database));
 }

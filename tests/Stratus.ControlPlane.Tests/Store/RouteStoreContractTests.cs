@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Core.Routing;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Store;
 
@@ -78,4 +80,11 @@ public abstract class RouteStoreContractTests : StoreContractTests<IRouteStore>
 public sealed class SqliteRouteStoreTests : RouteStoreContractTests
 {
     protected override Task<(IRouteStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IRouteStore>(database => new SqliteRouteStore(database));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresRouteStoreTests(PostgresServer server) : RouteStoreContractTests
+{
+    protected override Task<(IRouteStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<IRouteStore>(database => new PostgresRouteStore(database));
 }

@@ -289,7 +289,7 @@ public sealed partial class Reconciler(
         try
         {
             var probes = await ProbeSets.ForAsync(registry, version, cancellationToken);
-            var launch = new ReplicaLaunch(record.Id, deployment.Model, version.Version.ToString(CultureInfo.InvariantCulture), registry.PathOf(version), version.Sha256, deployment.Shape)
+            var launch = new ReplicaLaunch(record.Id, deployment.Model, version.Version.ToString(CultureInfo.InvariantCulture), await registry.LocalPathAsync(version, cancellationToken), version.Sha256, deployment.Shape)
             {
                 ServedName = deployment.Name,
                 Spot = record.Spot,

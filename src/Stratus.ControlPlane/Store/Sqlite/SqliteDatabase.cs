@@ -1,4 +1,7 @@
+using System.Data.Common;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Stratus.ControlPlane.Store.Relational;
 
 namespace Stratus.ControlPlane.Store.Sqlite;
 
@@ -7,7 +10,7 @@ namespace Stratus.ControlPlane.Store.Sqlite;
 /// on disk before it is acknowledged (a control plane killed at any instant loses nothing it answered), foreign
 /// keys on, and a busy timeout so concurrent writers queue instead of failing. Opening applies pending migrations.
 /// </summary>
-public sealed class SqliteDatabase
+public sealed class SqliteDatabase : IRelationalDatabase
 {
     private readonly string _connectionString;
 
@@ -51,14 +54,22 @@ public sealed class SqliteDatabase
     /// <see cref="Fencing.Current"/> token under that same lock: SQLite has one writer at a time, so no takeover of the
     /// lease can come between the check and the write. Every store's writes go through here.
     /// </summary>
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
+    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken)
     {
         await using var connection = await ConnectAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
         if (Fencing.Current is { } token)
         {
-            await using var check = Command(connection, transaction, $"SELECT 1 FROM leases WHERE name = $name AND holder = $holder AND epoch = $epoch AND expires_at > {NowMilliseconds};", ("$name", token.Lease), ("$holder", token.Holder), ("$epoch", token.Epoch));
-            if (await check.ExecuteScalarAsync(cancellationToken) is null)
+            var held = await Sql.QueryAsync(
+                connection,
+                transaction,
+                $"SELECT 1 FROM leases WHERE name = @name AND holder = @holder AND epoch = @epoch AND expires_at > {NowMilliseconds};",
+                _ => true,
+                cancellationToken,
+                ("@name", token.Lease),
+                ("@holder", token.Holder),
+                ("@epoch", token.Epoch));
+            if (held.Count == 0)
             {
                 throw new FencedException(token);
             }
@@ -72,18 +83,14 @@ public sealed class SqliteDatabase
     /// <summary>SQLite's own clock, in Unix milliseconds (one value per statement), which decides leases' expiry.</summary>
     internal const string NowMilliseconds = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
 
-    internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
+    async Task<DbConnection> IRelationalDatabase.ConnectAsync(CancellationToken cancellationToken) => await ConnectAsync(cancellationToken);
 
-        return command;
-    }
+    // BEGIN IMMEDIATE has already made every other writer wait.
+    Task IRelationalDatabase.LockAsync(DbConnection connection, DbTransaction transaction, LockKind kind, string key, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    object IRelationalDatabase.Time(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
+
+    DateTimeOffset IRelationalDatabase.Kept(DateTimeOffset at) => at;
 
     internal static async Task Execute(SqliteConnection connection, string sql, CancellationToken cancellationToken, SqliteTransaction? transaction = null)
     {

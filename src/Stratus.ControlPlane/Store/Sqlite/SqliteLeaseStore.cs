@@ -1,3 +1,5 @@
+using Stratus.ControlPlane.Store.Relational;
+
 namespace Stratus.ControlPlane.Store.Sqlite;
 
 /// <summary>
@@ -8,16 +10,12 @@ public sealed class SqliteLeaseStore(SqliteDatabase database) : ILeaseStore
 {
     private const string Now = SqliteDatabase.NowMilliseconds;
 
-    public async Task<Lease?> TryAcquireAsync(string name, string holder, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        // A live lease renewed by its holder keeps its epoch; any lease that was not live (expired, released) starts a
-        // new epoch, even for the same holder, so writes fenced on the lapsed term stay refused.
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var command = SqliteDatabase.Command(
-            connection,
-            null,
+    // A live lease renewed by its holder keeps its epoch; any lease that was not live (expired, released) starts a new
+    // epoch, even for the same holder, so writes fenced on the lapsed term stay refused.
+    public Task<Lease?> TryAcquireAsync(string name, string holder, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        QueryAsync(
             $"""
-            INSERT INTO leases (name, holder, epoch, expires_at) VALUES ($name, $holder, 1, {Now} + $ttl)
+            INSERT INTO leases (name, holder, epoch, expires_at) VALUES (@name, @holder, 1, {Now} + @ttl)
             ON CONFLICT (name) DO UPDATE SET
                 epoch = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > {Now} THEN leases.epoch ELSE leases.epoch + 1 END,
                 holder = excluded.holder,
@@ -25,36 +23,17 @@ public sealed class SqliteLeaseStore(SqliteDatabase database) : ILeaseStore
             WHERE leases.holder = excluded.holder OR leases.expires_at <= {Now}
             RETURNING name, holder, epoch, expires_at;
             """,
-            ("$name", name),
-            ("$holder", holder),
-            ("$ttl", (long)ttl.TotalMilliseconds));
-        return await ReadAsync(command, cancellationToken);
-    }
+            cancellationToken,
+            ("@name", name),
+            ("@holder", holder),
+            ("@ttl", (long)ttl.TotalMilliseconds));
 
-    public async Task<Lease?> GetAsync(string name, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var command = SqliteDatabase.Command(connection, null, "SELECT name, holder, epoch, expires_at FROM leases WHERE name = $name;", ("$name", name));
-        return await ReadAsync(command, cancellationToken);
-    }
+    public Task<Lease?> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        QueryAsync("SELECT name, holder, epoch, expires_at FROM leases WHERE name = @name;", cancellationToken, ("@name", name));
 
-    public async Task ReleaseAsync(string name, string holder, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.ConnectAsync(cancellationToken);
-        await using var command = SqliteDatabase.Command(
-            connection,
-            null,
-            $"UPDATE leases SET expires_at = {Now} WHERE name = $name AND holder = $holder AND expires_at > {Now};",
-            ("$name", name),
-            ("$holder", holder));
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public async Task ReleaseAsync(string name, string holder, CancellationToken cancellationToken = default) =>
+        await QueryAsync($"UPDATE leases SET expires_at = {Now} WHERE name = @name AND holder = @holder AND expires_at > {Now} RETURNING name, holder, epoch, expires_at;", cancellationToken, ("@name", name), ("@holder", holder));
 
-    private static async Task<Lease?> ReadAsync(Microsoft.Data.Sqlite.SqliteCommand command, CancellationToken cancellationToken)
-    {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? new Lease(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)))
-            : null;
-    }
+    private async Task<Lease?> QueryAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        (await ((IRelationalDatabase)database).QueryAsync(sql, reader => new Lease(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))), cancellationToken, parameters)).SingleOrDefault();
 }

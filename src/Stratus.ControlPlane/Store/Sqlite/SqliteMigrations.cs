@@ -1,17 +1,16 @@
 using Microsoft.Data.Sqlite;
+using Stratus.ControlPlane.Store.Relational;
 
 namespace Stratus.ControlPlane.Store.Sqlite;
 
 /// <summary>
 /// Versioned schema changes, applied in order, each in its own transaction with its record in
 /// <c>schema_migrations</c>, so a crash mid-way leaves the schema at a known version. A database written by a
-/// newer Stratus (a version this binary does not know) is refused rather than guessed at.
+/// newer Stratus is refused (<see cref="SchemaMigration.Pending"/>).
 /// </summary>
 public static class SqliteMigrations
 {
-    public sealed record Migration(int Version, string Name, string Sql);
-
-    public static IReadOnlyList<Migration> All { get; } =
+    public static IReadOnlyList<SchemaMigration> All { get; } =
     [
         new(1, "tokens", """
             CREATE TABLE tokens (
@@ -160,13 +159,7 @@ public static class SqliteMigrations
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);",
             cancellationToken);
         var current = await CurrentVersionAsync(connection, cancellationToken);
-        if (current > LatestVersion)
-        {
-            throw new InvalidOperationException(
-                $"the database is at schema version {current}, newer than this Stratus knows ({LatestVersion}); upgrade Stratus");
-        }
-
-        foreach (var migration in All.Where(m => m.Version > current))
+        foreach (var migration in SchemaMigration.Pending(All, current))
         {
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             await SqliteDatabase.Execute(connection, migration.Sql, cancellationToken, transaction);

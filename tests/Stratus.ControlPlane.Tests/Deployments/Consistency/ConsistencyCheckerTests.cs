@@ -24,7 +24,7 @@ public sealed class ConsistencyCheckerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _temp = await TempDatabase.CreateAsync();
-        _registry = new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
+        _registry = new ModelRegistry(_temp.Database, new DirectoryBlobStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
     }
 
     public async Task DisposeAsync()

@@ -1,7 +1,9 @@
 using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.Testing;
 
 namespace Stratus.ControlPlane.Tests.Deployments.Consistency;
 
@@ -52,4 +54,11 @@ public abstract class ProbeReferenceStoreContractTests : StoreContractTests<IPro
 public sealed class SqliteProbeReferenceStoreTests : ProbeReferenceStoreContractTests
 {
     protected override Task<(IProbeReferenceStore, IAsyncDisposable)> CreateAsync() => TempDatabase.ForAsync<IProbeReferenceStore>(database => new SqliteProbeReferenceStore(database, TimeProvider.System));
+}
+
+[Collection(PostgresServer.Collection)]
+[Trait("Category", "Postgres")]
+public sealed class PostgresProbeReferenceStoreTests(PostgresServer server) : ProbeReferenceStoreContractTests
+{
+    protected override Task<(IProbeReferenceStore, IAsyncDisposable)> CreateAsync() => server.ForAsync<IProbeReferenceStore>(database => new PostgresProbeReferenceStore(database, TimeProvider.System));
 }

@@ -22,7 +22,7 @@ public sealed class RecordedSamplesTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _temp = await TempDatabase.CreateAsync();
-        _registry = new ModelRegistry(_temp.Database, new ContentStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
+        _registry = new ModelRegistry(_temp.Database, new DirectoryBlobStore(Path.Combine(_temp.Folder, "models")), TimeProvider.System);
         _deployments = new SqliteDeploymentStore(_temp.Database, TimeProvider.System);
         _audit = new SqliteAuditLog(_temp.Database, TimeProvider.System);
         _sink = new RecordedSamples(_deployments, _registry, _audit);

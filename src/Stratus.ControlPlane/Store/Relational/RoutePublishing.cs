@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Stratus.Core.Routing;
 
-namespace Stratus.ControlPlane.Store;
+namespace Stratus.ControlPlane.Store.Relational;
 
 /// <summary>What every route store does with the stored table on a publish, and how it writes the routes.</summary>
 internal static class RoutePublishing
