@@ -44,14 +44,7 @@ public sealed class ProcessSystem : IAsyncLifetime
 
     private Process Start(params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stratus.dll"));
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(info)!;
+        var process = ServerProcess.Run(arguments);
         _processes.Add(process);
         _drains.Add(process.StandardError.ReadToEndAsync());
         return process;
@@ -60,17 +53,9 @@ public sealed class ProcessSystem : IAsyncLifetime
     /// <summary>The address a process prints once it listens; its output is drained from then on, so it never blocks on a full pipe.</summary>
     private async Task<Uri> ReadyAtAsync(Process process)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (line.StartsWith("ready at ", StringComparison.Ordinal))
-            {
-                _drains.Add(process.StandardOutput.ReadToEndAsync());
-                return new Uri(line["ready at ".Length..]);
-            }
-        }
-
-        throw new InvalidOperationException($"{process.StartInfo.ArgumentList[1]} exited before it was ready");
+        var address = await ServerProcess.ReadyAtAsync(process);
+        _drains.Add(process.StandardOutput.ReadToEndAsync());
+        return address;
     }
 
     public async Task DisposeAsync()

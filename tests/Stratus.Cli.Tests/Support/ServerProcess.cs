@@ -2,13 +2,18 @@ using System.Diagnostics;
 
 namespace Stratus.Cli.Tests.Support;
 
-/// <summary>`stratus server` as a real child process, and the address it prints once it is ready.</summary>
+/// <summary>`stratus` (a server, a gateway) as a real child process, and the address it prints once it is ready.</summary>
 internal static class ServerProcess
 {
-    public static Process Start(params string[] arguments)
+    /// <summary><c>stratus server ARGS</c>.</summary>
+    public static Process Start(params string[] arguments) => Run(["server", .. arguments]);
+
+    /// <summary><c>stratus ARGS</c>, any verb, with its output redirected.</summary>
+    public static Process Run(IEnumerable<string> arguments)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "stratus.dll"), "server" }.Concat(arguments))
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stratus.dll"));
+        foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }
@@ -16,10 +21,11 @@ internal static class ServerProcess
         return Process.Start(info)!;
     }
 
-    public static async Task<Uri> ReadyAtAsync(Process server)
+    /// <summary>Reads standard output (a minute at most) up to the "ready at URL" line.</summary>
+    public static async Task<Uri> ReadyAtAsync(Process process)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (await server.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
             if (line.StartsWith("ready at ", StringComparison.Ordinal))
             {
@@ -27,6 +33,6 @@ internal static class ServerProcess
             }
         }
 
-        throw new InvalidOperationException("the server exited before it was ready: " + await server.StandardError.ReadToEndAsync());
+        throw new InvalidOperationException($"stratus {string.Join(' ', process.StartInfo.ArgumentList.Skip(1))} exited before it was ready: " + await process.StandardError.ReadToEndAsync());
     }
 }

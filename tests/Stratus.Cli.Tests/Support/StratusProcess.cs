@@ -26,28 +26,23 @@ internal sealed class StratusProcess : IAsyncDisposable
     /// <summary>Starts <c>stratus ARGS</c> and waits (a minute at most) for its "ready at" line.</summary>
     public static async Task<StratusProcess> StartAsync(params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stratus.dll"));
-        foreach (var argument in arguments)
+        var process = ServerProcess.Run(arguments);
+        try
         {
-            info.ArgumentList.Add(argument);
+            var started = new StratusProcess(process, await ServerProcess.ReadyAtAsync(process));
+            started.Drain();
+            return started;
         }
-
-        var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        catch
         {
-            if (line.StartsWith("ready at ", StringComparison.Ordinal))
+            if (!process.HasExited)
             {
-                var started = new StratusProcess(process, new Uri(line["ready at ".Length..]));
-                started.Drain();
-                return started;
+                process.Kill();
             }
-        }
 
-        var error = await process.StandardError.ReadToEndAsync(CancellationToken.None);
-        process.Dispose();
-        throw new InvalidOperationException($"stratus {string.Join(' ', arguments)} exited before it was ready: {error}");
+            process.Dispose();
+            throw;
+        }
     }
 
     /// <summary>What it wrote to stderr so far, for a failing test's message.</summary>
