@@ -14,6 +14,8 @@ using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
 using Stratus.ControlPlane.Store;
+using Stratus.ControlPlane.Store.Postgres;
+using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
 using Stratus.Core.Routing;
@@ -54,7 +56,7 @@ public sealed class ControlPlaneOptions
 /// providers, the reconciler loop and the REST API. On first start it creates an admin token and writes it, readable
 /// by the owner only, to <c>admin.token</c> in the data directory.
 /// </summary>
-public sealed class ControlPlaneHost : IAsyncDisposable
+public sealed partial class ControlPlaneHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ReconcilerLoop _loop;
@@ -69,7 +71,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
     private readonly IAsyncDisposable? _database;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop autoscaler, RolloutController rollouts, IRequestSampleSink samples, GatewayLoads loads, ControlPlaneStores stores, LeaderElection election, RouteStoreFollower follower)
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop autoscaler, RolloutController rollouts, IRequestSampleSink samples, GatewayLoads loads, ControlPlaneStores stores, LeaderElection election, RouteStoreFollower follower, IChangeSignal signal)
     {
         _database = stores.Database;
         Leases = stores.Leases;
@@ -83,7 +85,9 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         Routes = routes;
         Clouds = clouds;
         Election = election;
-        _following = Task.Run(() => follower.RunAsync(_stopping.Token));
+        _following = Task.WhenAll(
+            Task.Run(() => follower.RunAsync(_stopping.Token)),
+            Task.Run(() => signal.ListenAsync(loop.Trigger, _stopping.Token)));
         _leading = Task.Run(() => election.RunAsync(
             (_, leading) => Task.WhenAll(
                 Task.Run(() => loop.RunAsync(leading), CancellationToken.None),
@@ -189,10 +193,22 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var loads = new GatewayLoads(time);
         var autoscaler = new AutoscalerLoop(deployments, audit, loads, clouds, loop.Trigger, time, logger);
         var rollouts = new RolloutController(deployments, audit, loads, loop.Trigger, time, logger, registry, consistency);
-        var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, loop.Trigger, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler.Decisions, rollouts, loads);
+        // A change through this server wakes the leader, whichever server leads: at once when it is this one, by the
+        // store's signal otherwise (a lost signal costs only the leader's period).
+        IChangeSignal signal = stores.Database is PostgresDatabase shared ? new PostgresChangeSignal(shared, logger) : new InProcessChangeSignal();
+        void Changed()
+        {
+            loop.Trigger();
+            if (signal is not InProcessChangeSignal)
+            {
+                _ = signal.SignalAsync(CancellationToken.None).ContinueWith(t => LogSignalFailed(logger, t.Exception!.InnerException!.Message), TaskContinuationOptions.OnlyOnFaulted);
+            }
+        }
+
+        var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, Changed, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler.Decisions, rollouts, loads);
         ControlPlaneApi.Map(app, services).MapLeader(election, leases, options.Leadership);
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), loads, stores, election, new RouteStoreFollower(routeStore, routes, time, logger));
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), loads, stores, election, new RouteStoreFollower(routeStore, routes, time, logger), signal);
     }
 
     /// <summary>
@@ -227,4 +243,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             await _database.DisposeAsync();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Signalling a change to the other servers failed; the leader finds it at its next pass: {Reason}")]
+    private static partial void LogSignalFailed(ILogger logger, string reason);
 }

@@ -13,7 +13,9 @@ namespace Stratus.ControlPlane.Tests.Leadership;
 /// </summary>
 public sealed class LeaderElectionTests : IAsyncLifetime
 {
-    private static readonly LeadershipOptions Fast = new() { Ttl = TimeSpan.FromMilliseconds(900), RenewEvery = TimeSpan.FromMilliseconds(150) };
+    // Short, but with room for a renewal held up on a busy machine: a lease lost to a slow renewal is legitimate, and
+    // the assertions allow it (a new epoch), but it should be rare.
+    private static readonly LeadershipOptions Fast = new() { Ttl = TimeSpan.FromSeconds(2), RenewEvery = TimeSpan.FromMilliseconds(200) };
     private TempDatabase _database = null!;
 
     public async Task InitializeAsync() => _database = await TempDatabase.CreateAsync();
@@ -30,6 +32,18 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         public LeaderElection Election { get; } = new(leases, name, Fast, TimeProvider.System, NullLogger.Instance);
 
         public List<FencingToken> LedUnder { get; } = [];
+
+        /// <summary>The last token its work ran under.</summary>
+        public FencingToken Last
+        {
+            get
+            {
+                lock (LedUnder)
+                {
+                    return LedUnder[^1];
+                }
+            }
+        }
 
         public bool Working => Volatile.Read(ref _working) == 1;
 
@@ -90,20 +104,20 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         await Stratus.Testing.Eventually.HoldsAsync(() => a.Working, "a leads");
         b.Start();
 
-        // b asks several times while a renews: it never leads beside a.
-        for (var i = 0; i < 10; i++)
+        // b asks many times while a renews: the two never lead at once.
+        for (var i = 0; i < 15; i++)
         {
-            Assert.False(b.Working);
-            Assert.Null(b.Election.Leading);
+            Assert.False(a.Working && b.Working, "a and b lead at once");
             await Task.Delay(Fast.RenewEvery);
         }
 
+        Assert.True(a.Working, "a kept the lease it renews");
         await a.StopAsync();
         Assert.False(a.Working);
         await Stratus.Testing.Eventually.HoldsAsync(() => b.Working, "b leads once a has stopped");
         var lease = await leases.GetAsync(Fast.LeaseName);
         Assert.Equal("b", lease!.Holder);
-        Assert.Equal(a.LedUnder.Single().Epoch + 1, b.LedUnder.Single().Epoch);
+        Assert.True(b.Last.Epoch > a.Last.Epoch, $"b leads at epoch {b.Last.Epoch}, after a's {a.Last.Epoch}");
     }
 
     [Fact]
@@ -116,13 +130,13 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         a.Start();
         await Stratus.Testing.Eventually.HoldsAsync(() => a.Working, "a leads");
         b.Start();
-        var aToken = a.LedUnder.Single();
 
         // a can no longer reach the store: it stops its work before its lease lapses, and b takes over after it has.
         cutOff.Cut = true;
         await Stratus.Testing.Eventually.HoldsAsync(() => !a.Working, "a stopped leading", seconds: 10);
         await Stratus.Testing.Eventually.HoldsAsync(() => b.Working, "b leads after a's lease lapsed", seconds: 10);
-        Assert.Equal(aToken.Epoch + 1, b.LedUnder.Single().Epoch);
+        var aToken = a.Last;
+        Assert.True(b.Last.Epoch > aToken.Epoch, $"b leads at epoch {b.Last.Epoch}, after a's {aToken.Epoch}");
 
         // Had a been paused rather than cut off, a write it made on waking would carry its old token: refused.
         var store = new SqliteDeploymentStore(_database.Database, TimeProvider.System);
@@ -131,7 +145,7 @@ public sealed class LeaderElectionTests : IAsyncLifetime
             await Assert.ThrowsAsync<FencedException>(() => store.PutAsync(new Deployment("stale", "m", 1, 1, "cpu-small")));
         }
 
-        using (Fencing.Enter(b.LedUnder.Single()))
+        using (Fencing.Enter(b.Last))
         {
             await store.PutAsync(new Deployment("current", "m", 1, 1, "cpu-small"));
         }
