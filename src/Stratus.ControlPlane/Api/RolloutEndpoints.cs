@@ -26,58 +26,18 @@ internal static class RolloutEndpoints
                 return NoSuchDeployment(name);
             }
 
-            var problems = new List<string>();
-            if (request?.Version is not { } version || await services.Models.GetAsync(deployment.Model, version, context.RequestAborted) is null)
-            {
-                problems.Add($"'version' must be a version of model {deployment.Model} in the registry");
-            }
-            else if (version == deployment.ModelVersion)
-            {
-                problems.Add($"deployment {name} already runs version {version}");
-            }
-
-            if (!DeploymentSpecValidation.TryParseStrategy(request?.Strategy ?? "canary", out var strategy))
-            {
-                problems.Add(DeploymentSpecValidation.StrategyProblem);
-            }
-
-            var steps = request?.Steps ?? [10, 25, 50, 100];
-            if (steps.Count == 0 || steps.Any(w => w is < 1 or > 100) || steps[^1] != 100 || !steps.Zip(steps.Skip(1)).All(p => p.First < p.Second))
-            {
-                problems.Add("'steps' must rise from 1 to 100 and end at 100");
-            }
-
-            if (request?.Replicas is < 1 or > DeploymentSpecValidation.MaxReplicas || request?.StepSeconds is < 1 || request?.MinRequests is < 1 || request?.MaxP99Ratio is < 1 || request?.P99SlackMs is < 0)
-            {
-                problems.Add($"'replicas' must be 1 to {DeploymentSpecValidation.MaxReplicas}, 'stepSeconds' and 'minRequests' positive, 'maxP99Ratio' at least 1, 'p99SlackMs' not negative");
-            }
-
-            if (request?.MaxErrorRateIncrease is < 0 or > 1 || request?.MirrorPercent is < 1 or > 100 || request?.AbsoluteTolerance is < 0 || request?.RelativeTolerance is < 0 || request?.MinArgmaxAgreement is < 0 or > 1)
-            {
-                problems.Add("'maxErrorRateIncrease' and 'minArgmaxAgreement' must be 0 to 1, 'mirrorPercent' 1 to 100, the tolerances not negative");
-            }
-
+            var versions = (await services.Models.ListAsync(deployment.Model, context.RequestAborted)).Select(v => v.Version).ToList();
+            var check = RolloutRequestValidation.Check(request, deployment, versions, DateTimeOffset.UtcNow);
             if (await InProgressAsync(services, name, context.RequestAborted) is { } inProgress)
             {
                 return inProgress;
             }
 
-            if (problems.Count > 0)
+            if (check.Rollout is not { } rollout)
             {
-                return Problem(StatusCodes.Status400BadRequest, "invalid rollout", string.Join("; ", problems));
+                return Problem(StatusCodes.Status400BadRequest, "invalid rollout", string.Join("; ", check.Problems));
             }
 
-            var rollout = new Rollout(name, strategy, deployment.ModelVersion, request!.Version!.Value, request.Replicas ?? deployment.Replicas, 0, DateTimeOffset.UtcNow, RolloutState.Progressing, "started")
-            {
-                Steps = steps,
-                StepDuration = TimeSpan.FromSeconds(request.StepSeconds ?? 60),
-                MinRequests = request.MinRequests ?? 50,
-                MaxLatencyRatio = request.MaxP99Ratio ?? 2.0,
-                LatencySlack = TimeSpan.FromMilliseconds(request.P99SlackMs ?? 25),
-                MaxErrorRateIncrease = request.MaxErrorRateIncrease ?? 0.01,
-                Mirror = new MirrorSpec(request.MirrorPercent ?? 100, request.AbsoluteTolerance ?? 1e-4, request.RelativeTolerance ?? 1e-4),
-                MinArgmaxAgreement = request.MinArgmaxAgreement ?? 0.99,
-            };
             await services.Deployments.PutRolloutAsync(rollout, context.RequestAborted);
             await services.Audit.AppendAsync(context.Actor(), "rollout.start", name, null, Serialize(rollout), context.RequestAborted);
             return Results.Json(rollout, ControlPlaneApi.Json, statusCode: StatusCodes.Status201Created);
