@@ -175,6 +175,14 @@ public sealed class GatewayHost : IAsyncDisposable
 
             return ValueTask.CompletedTask;
         }));
+
+        // YARP adds data protection for session-affinity cookies, which Stratus does not use; its start-up service would
+        // make a key ring and persist it, unencrypted and with a warning, in the user's home folder at every start.
+        foreach (var keyRing in builder.Services.Where(d => d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList())
+        {
+            builder.Services.Remove(keyRing);
+        }
+
         var app = builder.Build();
         var follower = new RouteTableFollower(source, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.Gateway"));
         follower.Changed += config.Update;

@@ -34,8 +34,15 @@ public static class RolePolicies
     /// <summary>Registers the bearer scheme over <paramref name="tokens"/>, the role policies and their problem+json refusals.</summary>
     public static IServiceCollection AddStratusAuthorization(this IServiceCollection services, ITokenStore tokens)
     {
-        services.AddAuthentication(BearerTokenHandler.SchemeName)
-            .AddScheme<BearerTokenOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, options => options.Tokens = tokens);
+        // The core of authentication, not AddAuthentication: that one also adds data protection, whose key ring a bearer
+        // scheme never uses, yet it would write keys to the user's home folder at every start.
+        services.AddAuthenticationCore(options =>
+        {
+            options.DefaultScheme = BearerTokenHandler.SchemeName;
+            options.AddScheme<BearerTokenHandler>(BearerTokenHandler.SchemeName, displayName: null);
+        });
+        services.AddWebEncoders();
+        services.AddOptions<BearerTokenOptions>(BearerTokenHandler.SchemeName).Configure(options => options.Tokens = tokens);
         services.AddSingleton<IAuthorizationHandler, RoleRequirementHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
         var authorization = services.AddAuthorizationBuilder();
