@@ -18,10 +18,10 @@ namespace Stratus.Client;
 /// <summary>
 /// A typed client of the control plane's REST API (<c>/api/v1</c>), as the <c>stratus</c> CLI uses it. Every call
 /// sends the bearer token; an error answer becomes a <see cref="StratusApiException"/> carrying the problem's title
-/// and detail. It is also an <see cref="IRouteSource"/> and an <see cref="ILoadReportSink"/>, so a gateway in
-/// another process follows the route table and reports its load through it.
+/// and detail. It is also an <see cref="IRouteSource"/>, an <see cref="ILoadReportSink"/> and an <see cref="IRequestSampleSink"/>, so a gateway in
+/// another process follows the route table, reports its load and hands over the requests it records through it.
 /// </summary>
-public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
+public sealed class StratusClient : IRouteSource, ILoadReportSink, IRequestSampleSink, IDisposable
 {
     private readonly HttpClient _http;
 
@@ -41,7 +41,8 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
         }
     }
 
-    public Uri Server => new(_http.BaseAddress!, "..");
+    /// <summary>The server's address, as given (the API is <c>api/v1/</c> under it).</summary>
+    public Uri Server => new(_http.BaseAddress!, "../../");
 
     public Task<ModelVersion> PushModelAsync(string name, Stream model, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
         PushModelAsync(name, model, [], progress, cancellationToken);
@@ -227,6 +228,18 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IDisposable
             throw new TimeoutException(
                 $"deployment {deployment} has {status.ReadyReplicas} of {replicas} replicas ready after {deadline.TotalSeconds:0} s" +
                 (failed.Count > 0 ? $"; failures: {string.Join("; ", failed)}" : string.Empty));
+        }
+    }
+
+    /// <summary>Hands a live request a gateway recorded (answered 2xx by <paramref name="version"/>) to the control plane, which keeps it as a sample if the deployment asks for recorded probes.</summary>
+    public async ValueTask RecordAsync(string deployment, int version, ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+    {
+        using var content = new ReadOnlyMemoryContent(request);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await _http.PostAsync($"deployments/{Escape(deployment)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/recorded", content, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(response, cancellationToken);
         }
     }
 

@@ -119,4 +119,38 @@ public sealed class GatewayProcessesTests(ProcessSystem system, ITestOutputHelpe
         Assert.Equal(stable, deployment.Deployment.ModelVersion);
         Assert.Empty(deployment.Deployment.Traffic);
     }
+
+    [Fact]
+    public async Task RecordedProbes_ThroughAGatewayProcess_TheServerKeepsThemAsTheVersionsSamples()
+    {
+        await using (var model = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx")))
+        {
+            await Client.PushModelAsync("recorded", model);
+        }
+
+        await Client.ApplyAsync("recorded", """{"model":"recorded","version":1,"replicas":1,"public":true,"placement":{"allowedClouds":["local-us"]},"probes":{"record":2}}""");
+        await Client.WaitForReadyAsync("recorded", 1, TimeSpan.FromSeconds(60));
+        await ReachableThroughBothAsync("recorded");
+
+        // Answered requests through one gateway process. It has recorded one already: the request that showed the
+        // deployment reachable. It hands over one more (another body: a sample is kept once per body), then no more.
+        var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"));
+        // The same request with its first feature one higher: another sample (the id is not part of one).
+        var other = System.Text.RegularExpressions.Regex.Replace(body, "\"data\"\\s*:\\s*\\[(\\d+)", m => $"\"data\": [{int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 1}", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+        Assert.NotEqual(body, other);
+        using var http = new HttpClient { BaseAddress = system.Gateways[0], Timeout = TimeSpan.FromSeconds(30) };
+        foreach (var request in new[] { other, body, other, body })
+        {
+            using var answer = await http.PostAsync("v2/models/recorded/infer", new StringContent(request, System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
+        }
+
+        await Stratus.Testing.Eventually.HoldsAsync(
+            async () => (await Client.ListSamplesAsync("recorded", 1)).Count(s => s.Source == "gateway") == 2,
+            "the server kept the two recorded requests",
+            seconds: 30);
+        var samples = await Client.ListSamplesAsync("recorded", 1);
+        Assert.Equal(2, samples.Count(s => s.Source == "gateway"));
+        Assert.Contains(await Client.ListAuditAsync(), e => e.Action == "model.samples" && e.Target == "recorded/1");
+    }
 }

@@ -53,6 +53,7 @@ internal sealed class GatewayCommand : Command
                     MaxRequestBodyBytes = parse.GetValue(maxBody),
                     RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
                     LoadSinks = fixedRoutes is null ? servers : [],
+                    SampleSink = fixedRoutes is null ? new FailoverSampleSink(servers) : null,
                 }, source, cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or FileNotFoundException)

@@ -30,7 +30,8 @@ public sealed record ControlPlaneServices(
     Func<CancellationToken, Task>? PublishRoutes = null,
     IReadOnlyDictionary<string, Stratus.Core.Scaling.AutoscaleDecision>? Autoscaler = null,
     RolloutController? Rollouts = null,
-    Stratus.ControlPlane.Load.GatewayLoads? GatewayLoads = null);
+    Stratus.ControlPlane.Load.GatewayLoads? GatewayLoads = null,
+    Stratus.Core.Routing.IRequestSampleSink? RecordedSamples = null);
 
 /// <summary>
 /// The control plane's REST API under <c>/api/v1</c>, one file of endpoints per resource (<see cref="ModelEndpoints"/>,
@@ -85,7 +86,8 @@ public static class ControlPlaneApi
             .MapClouds(services)
             .MapAudit(services)
             .MapTokens(services)
-            .MapGatewayLoad(services);
+            .MapGatewayLoad(services)
+            .MapRecordedSamples(services);
         app.MapOpenApi("/api/{documentName}/openapi.json");
         return api;
     }

@@ -205,10 +205,11 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
             }
         }
 
-        var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, Changed, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler.Decisions, rollouts, loads);
+        var samples = new RecordedSamples(deployments, registry, audit);
+        var services = new ControlPlaneServices(tokens, audit, registry, deployments, routes, Changed, clouds, byCloud, reconciler.Statuses, blocks, ct => election.Leading is null ? Task.CompletedTask : loop.PublishAsync(ct), autoscaler.Decisions, rollouts, loads, samples);
         ControlPlaneApi.Map(app, services).MapLeader(election, leases, options.Leadership);
         await app.StartAsync(cancellationToken);
-        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, new RecordedSamples(deployments, registry, audit), loads, stores, election, new RouteStoreFollower(routeStore, routes, time, logger), signal);
+        return new ControlPlaneHost(app, loop, providers, adminTokenPath, routes, clouds, autoscaler, rollouts, samples, loads, stores, election, new RouteStoreFollower(routeStore, routes, time, logger), signal);
     }
 
     /// <summary>
