@@ -148,7 +148,9 @@ public sealed class GatewayHostTests : IAsyncLifetime, IDisposable
         }
 
         Assert.True(_gateway.Latencies.Of("near") < _gateway.Latencies.Of("far"), $"near {_gateway.Latencies.Of("near")} ms, far {_gateway.Latencies.Of("far")} ms");
-        Assert.InRange(await ServedAsync(far), 1, 6);
+        // Most requests go to the near region; the far one gets the balancer's measurement requests (at least one, so
+        // its latency is known), and on a busy machine a few more while the near one's first answers were slow.
+        Assert.InRange(await ServedAsync(far), 1, 10);
 
         // The near region goes away: every request is answered by the far one.
         await _replicas[0].DisposeAsync();
