@@ -188,7 +188,7 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         var consistency = new ConsistencyChecker(stores.ProbeReferences);
         app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
         var audit = stores.Audit;
-        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit);
+        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit, leases: stores.Leases);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region), routeStore, time);
         var loads = new GatewayLoads(time);
         var autoscaler = new AutoscalerLoop(deployments, audit, loads, clouds, loop.Trigger, time, logger);

@@ -31,6 +31,25 @@ public static class Fencing
         return new Scope(previous);
     }
 
+    /// <summary>
+    /// For a side effect that is no store write (stopping a process): throws <see cref="FencedException"/> unless the
+    /// token in force is still the lease's holder and epoch, unexpired by this server's clock. Not atomic with the
+    /// effect, unlike the writes' check, but it closes all but a moment of the window. Nothing to check without a token.
+    /// </summary>
+    public static async Task EnsureHeldAsync(ILeaseStore leases, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (Current is not { } token)
+        {
+            return;
+        }
+
+        var lease = await leases.GetAsync(token.Lease, cancellationToken);
+        if (lease is null || lease.Holder != token.Holder || lease.Epoch != token.Epoch || lease.ExpiresAt <= time.GetUtcNow())
+        {
+            throw new FencedException(token);
+        }
+    }
+
     private sealed class Scope(FencingToken? previous) : IDisposable
     {
         public void Dispose() => InForce.Value = previous;

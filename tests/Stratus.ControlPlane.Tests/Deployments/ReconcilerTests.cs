@@ -3,6 +3,7 @@ using Stratus.ControlPlane.Deployments.Consistency;
 using Stratus.ControlPlane.Deployments.Reconciliation;
 using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
+using Stratus.ControlPlane.Store;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
 using Stratus.Core.Clouds;
@@ -311,6 +312,33 @@ public sealed class ReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reconcile_ByALeaderDeposedSinceItsToken_StopsNoUnrecordedReplica()
+    {
+        // A replica the store does not know (as one the new leader recorded after this pass read the store would be).
+        var cloud = new ScriptedProvider("cheap") { Running = [new ReplicaHandle("risk-new", "cheap", "cpu-small", new Uri("http://127.0.0.1:9/"))] };
+        var leases = new SqliteLeaseStore(_temp.Database);
+        var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = cloud }, [_clouds[0]], NullLogger.Instance, leases: leases);
+        var old = await leases.TryAcquireAsync("controller", "old", TimeSpan.FromMinutes(1));
+        await leases.ReleaseAsync("controller", "old");
+        var current = await leases.TryAcquireAsync("controller", "new", TimeSpan.FromMinutes(1));
+
+        using (Fencing.Enter(new FencingToken("controller", "old", old!.Epoch)))
+        {
+            await Assert.ThrowsAsync<FencedException>(() => reconciler.ReconcileOnceAsync());
+        }
+
+        Assert.Empty(cloud.Stopped);
+
+        // The leader in office stops it: it belongs to no deployment.
+        using (Fencing.Enter(new FencingToken("controller", "new", current!.Epoch)))
+        {
+            await reconciler.ReconcileOnceAsync();
+        }
+
+        Assert.Equal(["risk-new"], cloud.Stopped);
+    }
+
+    [Fact]
     public async Task Failover_ARefusingCloudIsBlockedAndTheNextBestTakesTheReplicasThenTheyMoveBack()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
@@ -595,7 +623,13 @@ public sealed class ReconcilerTests : IAsyncLifetime
             throw new ProvisioningException(ProvisioningScope.Cloud, "scripted cloud launches nothing");
         }
 
-        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => Task.CompletedTask;
+        public List<string> Stopped { get; } = [];
+
+        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default)
+        {
+            Stopped.Add(replicaId);
+            return Task.CompletedTask;
+        }
 
         public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Running);
     }

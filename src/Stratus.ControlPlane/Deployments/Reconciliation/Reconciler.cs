@@ -51,7 +51,8 @@ public sealed partial class Reconciler(
     BlockList? blocks = null,
     PlacementStatuses? statuses = null,
     ConsistencyChecker? consistency = null,
-    IAuditLog? audit = null)
+    IAuditLog? audit = null,
+    ILeaseStore? leases = null)
 {
     private const int PlacementAttempts = 4;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -69,14 +70,19 @@ public sealed partial class Reconciler(
         var records = new ConcurrentDictionary<string, ReplicaRecord>((await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id));
         var running = new ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(await PlanningInputs.ListRunningAsync(providers.Values, cancellationToken));
 
-        foreach (var (id, (provider, _)) in running.ToList())
+        var orphans = running.Where(r => !records.ContainsKey(r.Key)).ToList();
+        if (orphans.Count > 0 && leases is not null)
         {
-            if (!records.ContainsKey(id))
-            {
-                LogStopping(logger, id, "it belongs to no deployment");
-                await provider.StopAsync(id, cancellationToken);
-                running.TryRemove(id, out _);
-            }
+            // Stopping a process is no store write, so no fence stops it: a leader deposed since it read the records
+            // (which would not see a replica the new leader has just recorded) must not stop it.
+            await Fencing.EnsureHeldAsync(leases, _time, cancellationToken);
+        }
+
+        foreach (var (id, (provider, _)) in orphans)
+        {
+            LogStopping(logger, id, "it belongs to no deployment");
+            await provider.StopAsync(id, cancellationToken);
+            running.TryRemove(id, out _);
         }
 
         var now = _time.GetUtcNow();
