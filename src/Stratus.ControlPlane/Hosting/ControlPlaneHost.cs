@@ -16,7 +16,6 @@ using Stratus.ControlPlane.Routing;
 using Stratus.ControlPlane.Store;
 using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
-using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
 using Stratus.Core.Routing;
 
@@ -147,9 +146,8 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         var providers = clouds.Where(c => c.Provider == "local").Select(c => new LocalCloudProvider(c, options.DataDirectory, options.Replica)).ToList();
         var tokens = stores.Tokens;
         var adminTokenPath = Path.Combine(options.DataDirectory, "admin.token");
-        if ((await tokens.ListAsync(cancellationToken)).Count == 0)
+        if (await tokens.CreateFirstAdminAsync("created by the first start", cancellationToken) is { } admin)
         {
-            var admin = await tokens.CreateAsync(Role.Admin, "created by the first start", cancellationToken);
             // Created owner-only from the first byte, never readable by others even for a moment.
             var file = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows())

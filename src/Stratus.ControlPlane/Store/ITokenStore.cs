@@ -8,6 +8,12 @@ public interface ITokenStore
 {
     Task<CreatedToken> CreateAsync(Role role, string description, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Creates the first admin token only if the store holds no token at all, atomically against other servers
+    /// starting on the same store at the same moment; null when there was one already.
+    /// </summary>
+    Task<CreatedToken?> CreateFirstAdminAsync(string description, CancellationToken cancellationToken = default);
+
     /// <summary>The token's record, or null when the secret is unknown or revoked.</summary>
     Task<TokenInfo?> AuthenticateAsync(string secret, CancellationToken cancellationToken = default);
 

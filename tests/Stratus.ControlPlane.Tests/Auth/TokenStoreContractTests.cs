@@ -12,6 +12,17 @@ public abstract class TokenStoreContractTests : StoreContractTests<ITokenStore>
     protected ITokenStore Tokens => Store;
 
     [Fact]
+    public async Task CreateFirstAdmin_ServersStartingAtOnce_ExactlyOneCreatesIt()
+    {
+        var created = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => Tokens.CreateFirstAdminAsync("created by the first start"))));
+
+        var admin = Assert.Single(created, c => c is not null)!;
+        Assert.Equal(Role.Admin, admin.Info.Role);
+        Assert.Equal([admin.Info.Id], (await Tokens.ListAsync()).Select(t => t.Id));
+        Assert.Null(await Tokens.CreateFirstAdminAsync("a later start"));
+    }
+
+    [Fact]
     public async Task Authenticate_TheSecretJustCreated_GivesItsRole()
     {
         var created = await Tokens.CreateAsync(Role.Deployer, "ci pipeline");

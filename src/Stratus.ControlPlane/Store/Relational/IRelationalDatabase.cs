@@ -32,6 +32,7 @@ internal enum LockKind
     Audit = 3,
     Routes = 4,
     Blobs = 5,
+    Tokens = 6,
 }
 
 /// <summary>Commands and queries on any ADO.NET connection.</summary>

@@ -18,20 +18,40 @@ public abstract class RelationalTokenStore : ITokenStore
         _time = time;
     }
 
-    public async Task<CreatedToken> CreateAsync(Role role, string description, CancellationToken cancellationToken = default)
-    {
-        var (id, secret) = TokenSecrets.New();
-        var info = new TokenInfo(id, role, description, _database.Kept(_time.GetUtcNow()), null);
-        await _database.ExecuteAsync(
-            "INSERT INTO tokens (id, hash, role, description, created_at) VALUES (@id, @hash, @role, @description, @created);",
-            cancellationToken,
-            ("@id", id),
-            ("@hash", TokenSecrets.Hash(secret)),
-            ("@role", role.ToWireName()),
-            ("@description", description),
-            ("@created", _database.Time(info.CreatedAt)));
-        return new CreatedToken(info, secret);
-    }
+    public async Task<CreatedToken> CreateAsync(Role role, string description, CancellationToken cancellationToken = default) =>
+        (await CreateAsync(role, description, onlyIfNone: false, cancellationToken))!;
+
+    public Task<CreatedToken?> CreateFirstAdminAsync(string description, CancellationToken cancellationToken = default) =>
+        CreateAsync(Role.Admin, description, onlyIfNone: true, cancellationToken);
+
+    private Task<CreatedToken?> CreateAsync(Role role, string description, bool onlyIfNone, CancellationToken cancellationToken) => _database.WriteAsync(
+        async (connection, transaction) =>
+        {
+            if (onlyIfNone)
+            {
+                // Servers starting on one empty store at once: one creates the first admin, the others find it.
+                await _database.LockAsync(connection, transaction, LockKind.Tokens, "first", cancellationToken);
+                if ((await Sql.QueryAsync(connection, transaction, "SELECT COUNT(*) FROM tokens;", reader => reader.GetInt64(0), cancellationToken))[0] > 0)
+                {
+                    return null;
+                }
+            }
+
+            var (id, secret) = TokenSecrets.New();
+            var info = new TokenInfo(id, role, description, _database.Kept(_time.GetUtcNow()), null);
+            await Sql.ExecuteAsync(
+                connection,
+                transaction,
+                "INSERT INTO tokens (id, hash, role, description, created_at) VALUES (@id, @hash, @role, @description, @created);",
+                cancellationToken,
+                ("@id", id),
+                ("@hash", TokenSecrets.Hash(secret)),
+                ("@role", role.ToWireName()),
+                ("@description", description),
+                ("@created", _database.Time(info.CreatedAt)));
+            return (CreatedToken?)new CreatedToken(info, secret);
+        },
+        cancellationToken);
 
     public async Task<TokenInfo?> AuthenticateAsync(string secret, CancellationToken cancellationToken = default)
     {
