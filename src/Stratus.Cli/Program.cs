@@ -29,6 +29,7 @@ namespace Stratus.Cli
             root.Subcommands.Add(new DeploymentCommand(interaction, global));
             root.Subcommands.Add(new CloudCommand(interaction, global));
             root.Subcommands.Add(new TokenCommand(interaction, global));
+            root.Subcommands.Add(new ClusterCommand(interaction, global));
             root.Subcommands.Add(new KeyCommand(interaction, global));
             root.Subcommands.Add(new RolloutCommand(interaction, global));
             root.Subcommands.Add(new AuditCommand(interaction, global));

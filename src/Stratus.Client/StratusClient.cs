@@ -199,6 +199,10 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IRequestSampl
     public Task ReportLoadAsync(GatewayLoadReport report, CancellationToken cancellationToken) =>
         SendAsync<LoadReportReceipt>(HttpMethod.Post, $"gateways/{Escape(report.Gateway)}/load", JsonContent.Create(report, options: Json), cancellationToken);
 
+    /// <summary>Whether this server leads, and the lease as stored.</summary>
+    public Task<LeaderStatus> GetLeaderAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<LeaderStatus>(HttpMethod.Get, "leader", null, cancellationToken);
+
     /// <summary>The gateways that report their load to this server.</summary>
     public Task<IReadOnlyList<GatewayStatus>> ListGatewaysAsync(CancellationToken cancellationToken = default) =>
         SendAsync<IReadOnlyList<GatewayStatus>>(HttpMethod.Get, "gateways", null, cancellationToken);

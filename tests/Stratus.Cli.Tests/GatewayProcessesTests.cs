@@ -45,6 +45,19 @@ public sealed class GatewayProcessesTests(ProcessSystem system, ITestOutputHelpe
 
         var gateways = await Client.ListGatewaysAsync();
         Assert.Equal(ProcessSystem.Regions.Order(), gateways.Select(g => g.Region!).Order());
+
+        // The same through the CLI: the one server leads, and both gateways report to it.
+        var (exit, json) = await CliRunner.RunAsync("cluster", "status", "-o", "json", "--server", system.Server.ToString(), "--token", system.Token);
+        Assert.True(exit == 0, string.Join(" | ", json.Errors));
+        var cluster = System.Text.Json.JsonDocument.Parse(json.ConsoleText).RootElement;
+        Assert.True(cluster.GetProperty("leader").GetProperty("leading").GetBoolean());
+        Assert.Equal(1, cluster.GetProperty("leader").GetProperty("epoch").GetInt64());
+        Assert.Equal(2, cluster.GetProperty("gateways").GetArrayLength());
+
+        var (tableExit, table) = await CliRunner.RunAsync("cluster", "status", "--server", system.Server.ToString(), "--token", system.Token);
+        Assert.Equal(0, tableExit);
+        Assert.Contains("leads", table.ConsoleText, StringComparison.Ordinal);
+        Assert.Contains("eu-west", table.ConsoleText, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,11 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Stratus.ControlPlane.Leadership;
 using Stratus.ControlPlane.Store;
+using Stratus.Core.Api;
 
 namespace Stratus.ControlPlane.Api;
-
-/// <summary>Which control-plane server leads, as the server asked sees it.</summary>
-public sealed record LeaderStatus(string Server, bool Leading, string? Leader, long Epoch, DateTimeOffset? ExpiresAt);
 
 /// <summary><c>GET /api/v1/leader</c>: whether the server asked leads, and the lease as the store holds it.</summary>
 public static class LeaderEndpoints

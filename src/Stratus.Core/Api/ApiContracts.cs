@@ -114,3 +114,6 @@ public sealed record RolloutRequest(int? Version, string? Strategy)
 
 /// <summary>A stored sample request of a model version, its body as JSON.</summary>
 public sealed record SampleView(int Seq, string Sha256, string Source, DateTimeOffset CreatedAt, System.Text.Json.JsonElement Request);
+
+/// <summary>Which control-plane server leads, as the server asked sees it (<c>GET /api/v1/leader</c>).</summary>
+public sealed record LeaderStatus(string Server, bool Leading, string? Leader, long Epoch, DateTimeOffset? ExpiresAt);

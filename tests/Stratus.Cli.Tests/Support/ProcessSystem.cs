@@ -24,11 +24,14 @@ public sealed class ProcessSystem : IAsyncLifetime
 
     public StratusClient Client { get; private set; } = null!;
 
+    /// <summary>The server's admin token.</summary>
+    public string Token { get; private set; } = string.Empty;
+
     public async Task InitializeAsync()
     {
         var server = Start("server", "--data-dir", _data, "--port", "0");
         Server = await ReadyAtAsync(server);
-        var token = (await File.ReadAllTextAsync(Path.Combine(_data, "admin.token"))).Trim();
+        var token = Token = (await File.ReadAllTextAsync(Path.Combine(_data, "admin.token"))).Trim();
         Client = new StratusClient(Server, token);
 
         // A port nothing listens on: the server that is down.
