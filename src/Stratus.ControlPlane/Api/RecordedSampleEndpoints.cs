@@ -28,7 +28,7 @@ internal static class RecordedSampleEndpoints
             SetBodyLimit(context, ModelRegistry.MaxSampleBytes);
             if (context.Request.ContentLength > ModelRegistry.MaxSampleBytes)
             {
-                return Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"a recorded request may be at most {ModelRegistry.MaxSampleBytes} bytes");
+                return TooLarge();
             }
 
             using var body = new MemoryStream();
@@ -38,7 +38,7 @@ internal static class RecordedSampleEndpoints
             }
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                return Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"a recorded request may be at most {ModelRegistry.MaxSampleBytes} bytes");
+                return TooLarge();
             }
 
             await recorded.RecordAsync(name, version, body.GetBuffer().AsMemory(0, (int)body.Length), context.RequestAborted);
@@ -50,4 +50,6 @@ internal static class RecordedSampleEndpoints
             .Produces(StatusCodes.Status202Accepted);
         return api;
     }
+
+    private static IResult TooLarge() => Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"a recorded request may be at most {ModelRegistry.MaxSampleBytes} bytes");
 }

@@ -186,21 +186,18 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         var consistency = new ConsistencyChecker(stores.ProbeReferences);
         app.Lifetime.ApplicationStopped.Register(consistency.Dispose);
         var audit = stores.Audit;
-        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit, leases: stores.Leases);
+        var reconciler = new Reconciler(deployments, registry, byCloud, clouds, logger, time, options.DrainPeriod, blocks, consistency: consistency, audit: audit, leases: leases);
         var loop = new ReconcilerLoop(reconciler, deployments, routes, options.ReconcilePeriod, logger, clouds.ToDictionary(c => c.Name, c => c.Region), routeStore, time);
         var loads = new GatewayLoads(time);
         var autoscaler = new AutoscalerLoop(deployments, audit, loads, clouds, loop.Trigger, time, logger);
         var rollouts = new RolloutController(deployments, audit, loads, loop.Trigger, time, logger, registry, consistency);
-        // A change through this server wakes the leader, whichever server leads: at once when it is this one, by the
-        // store's signal otherwise (a lost signal costs only the leader's period).
+        // A change through this server wakes the leader, whichever server leads: by the store's signal, which this
+        // server hears too, and at once here as well, should the signal be lost (that costs only the leader's period).
         IChangeSignal signal = stores.Database is PostgresDatabase shared ? new PostgresChangeSignal(shared, logger) : new InProcessChangeSignal();
         void Changed()
         {
             loop.Trigger();
-            if (signal is not InProcessChangeSignal)
-            {
-                _ = signal.SignalAsync(CancellationToken.None).ContinueWith(t => LogSignalFailed(logger, t.Exception!.InnerException!.Message), TaskContinuationOptions.OnlyOnFaulted);
-            }
+            _ = signal.SignalAsync(CancellationToken.None).ContinueWith(t => LogSignalFailed(logger, t.Exception!.InnerException!.Message), TaskContinuationOptions.OnlyOnFaulted);
         }
 
         var samples = new RecordedSamples(deployments, registry, audit);

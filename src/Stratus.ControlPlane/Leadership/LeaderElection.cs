@@ -96,7 +96,9 @@ public sealed partial class LeaderElection(ILeaseStore leases, string holder, Le
 
             if (renewed is not null || time.GetElapsedTime(confirmedAt) >= options.Ttl - options.RenewEvery)
             {
-                reason = renewed is null ? $"no renewal confirmed for {time.GetElapsedTime(confirmedAt).TotalSeconds:0.0} s" : "another server holds the lease";
+                reason = renewed is null
+                    ? $"no renewal confirmed for {time.GetElapsedTime(confirmedAt).TotalSeconds:0.0} s"
+                    : $"the lease lapsed before its renewal and was taken again at epoch {renewed.Epoch}";
                 break;
             }
         }
