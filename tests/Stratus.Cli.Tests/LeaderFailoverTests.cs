@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Stratus.Cli.Tests.Support;
 using Stratus.Client;
 using Stratus.Testing;
@@ -22,6 +20,7 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), $"stratus-ha-{Guid.NewGuid():N}");
     private readonly List<StratusProcess> _processes = [];
+    private readonly List<StratusClient> _clients = [];
     private string _database = string.Empty;
     private string _store = string.Empty;
 
@@ -29,6 +28,11 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
 
     public async Task DisposeAsync()
     {
+        foreach (var client in _clients)
+        {
+            client.Dispose();
+        }
+
         foreach (var process in _processes)
         {
             await process.DisposeAsync();
@@ -49,18 +53,11 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
 
     private string AdminToken => File.ReadAllText(Path.Combine(_data, "admin.token")).Trim();
 
-    private HttpClient Http(Uri address, string? token = null)
-    {
-        var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token ?? AdminToken);
-        return http;
-    }
-
-    private static async Task<bool> LeadsAsync(HttpClient server)
+    private static async Task<bool> LeadsAsync(StratusClient server)
     {
         try
         {
-            return (await server.GetFromJsonAsync<JsonElement>("api/v1/leader")).GetProperty("leading").GetBoolean();
+            return (await server.GetLeaderAsync()).Leading;
         }
         catch (HttpRequestException)
         {
@@ -80,8 +77,8 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
         var servers = new List<StratusProcess> { await ServerAsync() };
         servers.Add(await ServerAsync());
         servers.Add(await ServerAsync());
-        var http = servers.Select(s => Http(s.Address)).ToList();
-        using var first = new StratusClient(servers[0].Address, AdminToken);
+        _clients.AddRange(servers.Select(s => new StratusClient(s.Address, AdminToken)));
+        var first = _clients[0];
         await using (var model = File.OpenRead(RepositoryFiles.Model("credit-risk.onnx")))
         {
             await first.PushModelAsync("credit-risk", model);
@@ -128,10 +125,10 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
         var load = Task.WhenAll(CallAsync(), CallAsync());
 
         // Changes through a server that does not lead, all along: every one it acknowledges must survive.
-        await Eventually.HoldsAsync(async () => (await Task.WhenAll(http.Select(LeadsAsync))).Count(l => l) == 1, "exactly one server leads");
-        var leader = (await Task.WhenAll(http.Select(LeadsAsync))).ToList().IndexOf(true);
+        await Eventually.HoldsAsync(async () => (await Task.WhenAll(_clients.Select(LeadsAsync))).Count(l => l) == 1, "exactly one server leads");
+        var leader = (await Task.WhenAll(_clients.Select(LeadsAsync))).ToList().IndexOf(true);
         var writer = Enumerable.Range(0, 3).First(i => i != leader);
-        using var writerClient = new StratusClient(servers[writer].Address, AdminToken);
+        var writerClient = _clients[writer];
         var acknowledged = new List<string>();
         async Task WriteAsync()
         {
@@ -155,7 +152,7 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
         await Eventually.HoldsAsync(() => ReplicaProcesses().Count > 2, "the third replica's process started");
         await servers[leader].KillAsync();
         var killedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        var survivors = http.Where((_, i) => i != leader).ToList();
+        var survivors = _clients.Where((_, i) => i != leader).ToList();
         await Eventually.HoldsAsync(async () => (await Task.WhenAll(survivors.Select(LeadsAsync))).Count(l => l) == 1, "a surviving server leads", seconds: 30);
         var takeover = System.Diagnostics.Stopwatch.GetElapsedTime(killedAt);
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Stratus.Client;
@@ -13,8 +12,7 @@ namespace Stratus.Cli.Tests.Support;
 public sealed class ProcessSystem : IAsyncLifetime
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), $"stratus-processes-{Guid.NewGuid():N}");
-    private readonly List<Process> _processes = [];
-    private readonly List<Task> _drains = [];
+    private readonly List<StratusProcess> _processes = [];
 
     public static readonly IReadOnlyList<string> Regions = ["us-east", "eu-west"];
 
@@ -29,8 +27,7 @@ public sealed class ProcessSystem : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = Start("server", "--data-dir", _data, "--port", "0");
-        Server = await ReadyAtAsync(server);
+        Server = (await StartAsync("server", "--data-dir", _data, "--port", "0")).Address;
         var token = Token = (await File.ReadAllTextAsync(Path.Combine(_data, "admin.token"))).Trim();
         Client = new StratusClient(Server, token);
 
@@ -41,24 +38,19 @@ public sealed class ProcessSystem : IAsyncLifetime
         probe.Stop();
 
         var config = Path.Combine(_data, "no-config.json");
-        var gateways = Regions.Select(region => Start("gateway", "--port", "0", "--region", region, "--server", $"{down},{Server}", "--token", token, "--config", config)).ToList();
-        Gateways = await Task.WhenAll(gateways.Select(ReadyAtAsync));
+        var gateways = await Task.WhenAll(Regions.Select(region => StartAsync("gateway", "--port", "0", "--region", region, "--server", $"{down},{Server}", "--token", token, "--config", config)));
+        Gateways = [.. gateways.Select(g => g.Address)];
     }
 
-    private Process Start(params string[] arguments)
+    private async Task<StratusProcess> StartAsync(params string[] arguments)
     {
-        var process = ServerProcess.Run(arguments);
-        _processes.Add(process);
-        _drains.Add(process.StandardError.ReadToEndAsync());
+        var process = await StratusProcess.StartAsync(arguments);
+        lock (_processes)
+        {
+            _processes.Add(process);
+        }
+
         return process;
-    }
-
-    /// <summary>The address a process prints once it listens; its output is drained from then on, so it never blocks on a full pipe.</summary>
-    private async Task<Uri> ReadyAtAsync(Process process)
-    {
-        var address = await ServerProcess.ReadyAtAsync(process);
-        _drains.Add(process.StandardOutput.ReadToEndAsync());
-        return address;
     }
 
     public async Task DisposeAsync()
@@ -66,20 +58,9 @@ public sealed class ProcessSystem : IAsyncLifetime
         Client?.Dispose();
         foreach (var process in Enumerable.Reverse(_processes))
         {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-            catch (InvalidOperationException)
-            {
-                // It had ended.
-            }
-
-            process.Dispose();
+            await process.DisposeAsync();
         }
 
-        await Task.WhenAll(_drains);
         Stratus.Testing.ChildProcesses.KillMatching(_data);
         Directory.Delete(_data, recursive: true);
     }
