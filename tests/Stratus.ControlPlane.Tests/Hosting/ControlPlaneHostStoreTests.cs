@@ -10,8 +10,10 @@ namespace Stratus.ControlPlane.Tests.Hosting;
 [Trait("Category", "Postgres")]
 public sealed class ControlPlaneHostStoreTests(PostgresServer server)
 {
+    // The leading host publishes its own route table at its first pass and then only every ten minutes, so that the
+    // table this test publishes is not replaced by the leader's while the test reads it.
     private static Task<ControlPlaneHost> StartAsync(string data, string? store) => ControlPlaneHost.StartAsync(
-        new ControlPlaneOptions { DataDirectory = data, Port = 0, Store = store, Replica = Support.TestReplicas.Executable },
+        new ControlPlaneOptions { DataDirectory = data, Port = 0, Store = store, Replica = Support.TestReplicas.Executable, ReconcilePeriod = TimeSpan.FromMinutes(10) },
         logging => { });
 
     [Fact]
@@ -22,6 +24,7 @@ public sealed class ControlPlaneHostStoreTests(PostgresServer server)
         await using var secondData = new TempFolder();
         await using var first = await StartAsync(firstData.Path, database.ConnectionString);
         await using var second = await StartAsync(secondData.Path, database.ConnectionString);
+        await Eventually.HoldsAsync(async () => await first.RouteStore.GetAsync() is not null, "the leading host published its first route table");
 
         var lease = await first.Leases.TryAcquireAsync("leader", "first", TimeSpan.FromMinutes(1));
         var table = await first.RouteStore.PublishAsync([new Route("risk", "credit-risk", 1, [])], atLeastVersion: 0);
