@@ -40,6 +40,12 @@ public sealed class ControlPlaneOptions
 
     public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
 
+    /// <summary>
+    /// The name of this Stratus installation, written on every container and pod it makes: a control plane adopts
+    /// and stops only its own installation's replicas, so two installations may share a Docker engine or a cluster.
+    /// </summary>
+    public string ClusterId { get; set; } = "stratus";
+
     /// <summary>Null or empty: SQLite, <c>stratus.db</c> in the data directory. Otherwise a PostgreSQL connection string (servers sharing it share all state).</summary>
     public string? Store { get; set; }
 
@@ -60,7 +66,7 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ReconcilerLoop _loop;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly IReadOnlyList<LocalCloudProvider> _providers;
+    private readonly IReadOnlyList<ICloudProvider> _providers;
 
     /// <summary>Competing for the lease and, while this server holds it, the leader's loops.</summary>
     private readonly Task _leading;
@@ -70,7 +76,7 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
 
     private readonly IAsyncDisposable? _database;
 
-    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<LocalCloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop autoscaler, RolloutController rollouts, IRequestSampleSink samples, GatewayLoads loads, ControlPlaneStores stores, LeaderElection election, RouteStoreFollower follower, IChangeSignal signal)
+    private ControlPlaneHost(WebApplication app, ReconcilerLoop loop, IReadOnlyList<ICloudProvider> providers, string adminTokenPath, RouteTablePublisher routes, IReadOnlyList<CloudSpec> clouds, AutoscalerLoop autoscaler, RolloutController rollouts, IRequestSampleSink samples, GatewayLoads loads, ControlPlaneStores stores, LeaderElection election, RouteStoreFollower follower, IChangeSignal signal)
     {
         _database = stores.Database;
         Leases = stores.Leases;
@@ -143,7 +149,7 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
     private static async Task<ControlPlaneHost> StartOnAsync(ControlPlaneOptions options, ControlPlaneStores stores, TimeProvider time, Action<ILoggingBuilder>? configureLogging, CancellationToken cancellationToken)
     {
         var clouds = CloudsConfig.Parse(options.CloudsFile is null ? CloudsConfig.DefaultYaml() : await File.ReadAllTextAsync(options.CloudsFile, cancellationToken));
-        var providers = clouds.Where(c => c.Provider == "local").Select(c => new LocalCloudProvider(c, options.DataDirectory, options.Replica)).ToList();
+        var providers = clouds.Select(c => CloudProviders.Create(c, options)).ToList();
         var tokens = stores.Tokens;
         var adminTokenPath = Path.Combine(options.DataDirectory, "admin.token");
         if (await tokens.CreateFirstAdminAsync("created by the first start", cancellationToken) is { } admin)
@@ -230,7 +236,7 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         _loop.Dispose();
         foreach (var provider in _providers)
         {
-            provider.Dispose();
+            await provider.DisposeAsync();
         }
 
         _stopping.Dispose();

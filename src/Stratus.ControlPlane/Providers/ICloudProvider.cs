@@ -16,7 +16,13 @@ public sealed record ReplicaLaunch(string ReplicaId, string ModelName, string Mo
 /// <summary>A replica a provider runs, and where it answers: null while it is still starting.</summary>
 public sealed record ReplicaHandle(string ReplicaId, string Cloud, string Shape, Uri? Endpoint)
 {
-    public bool IsReady => Endpoint is not null;
+    public bool IsReady => Endpoint is not null && Exited is null;
+
+    /// <summary>
+    /// Why a replica the cloud still holds no longer runs ("container exited with code 137"): a container or pod
+    /// that ended and is not coming back by itself. The reconciler records the reason and replaces the replica.
+    /// </summary>
+    public string? Exited { get; init; }
 }
 
 /// <summary>
@@ -41,7 +47,7 @@ public sealed class ProvisioningException(ProvisioningScope scope, string messag
 }
 
 /// <summary>One cloud's way to run replicas. Every provider passes the same contract suite.</summary>
-public interface ICloudProvider
+public interface ICloudProvider : IAsyncDisposable
 {
     string CloudName { get; }
 
@@ -57,8 +63,16 @@ public interface ICloudProvider
     /// <summary>
     /// The replicas running now, including ones started before this process (how a restarted control plane adopts
     /// them) and ones still starting (without an endpoint), so that nobody launches a second one in their place.
+    /// Throws <see cref="ProvisioningException"/> of scope <see cref="ProvisioningScope.Cloud"/> when the cloud cannot
+    /// be asked (its API is unreachable): the cloud is then treated as down, as in an outage.
     /// </summary>
     Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The last <paramref name="lines"/> lines the replica wrote (stdout and stderr); null when the cloud has no such replica.</summary>
+    Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default);
+
+    /// <summary>Stops every replica of the cloud, including any still starting, each gracefully and all at once (<c>stratus up</c> on Ctrl+C).</summary>
+    Task StopAllAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>

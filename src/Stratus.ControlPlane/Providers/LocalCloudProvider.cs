@@ -26,7 +26,7 @@ public sealed record ReplicaExecutable(string FileName, IReadOnlyList<string> Pr
 /// runs, so a control plane that was killed and restarted finds its replicas again. Replicas redirect their output
 /// to a log file rather than a pipe, so they outlive the control plane without writing into a closed pipe.
 /// </summary>
-public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulation, IDisposable
+public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulation
 {
     private const int SigTerm = 15;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
@@ -353,7 +353,22 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         return new ReplicaHandle(launch.ReplicaId, CloudName, launch.Shape, new Uri(state.Endpoint!));
     }
 
-    public void Dispose() => _launchGate.Dispose();
+    public async Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default)
+    {
+        var log = Path.Combine(_replicas, replicaId + ".log");
+        if (!File.Exists(RecordPath(replicaId)) && !File.Exists(log))
+        {
+            return null;
+        }
+
+        return File.Exists(log) ? string.Join('\n', (await File.ReadAllLinesAsync(log, cancellationToken)).TakeLast(lines)) : string.Empty;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _launchGate.Dispose();
+        return ValueTask.CompletedTask;
+    }
 
     /// <summary>Completes a record from the replica's ready file once it exists; null while the replica is still starting.</summary>
     private static ReplicaRecord? Promote(string record, ReplicaRecord state)

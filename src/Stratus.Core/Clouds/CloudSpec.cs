@@ -32,7 +32,39 @@ public sealed record CloudSpec(
     GeoLocation Location,
     IReadOnlyDictionary<string, int> Capacity,
     IReadOnlyDictionary<string, ShapePrice> Prices,
-    TimeSpan EmulatedLatency);
+    TimeSpan EmulatedLatency)
+{
+    /// <summary>What each shape is made of, where <c>clouds.yaml</c> says; <see cref="ResourcesOf"/> fills in the rest.</summary>
+    public IReadOnlyDictionary<string, ShapeResources> Shapes { get; init; } = new Dictionary<string, ShapeResources>();
+
+    /// <summary>The provider's own settings (a Docker endpoint, a Kubernetes context); null for local clouds.</summary>
+    public CloudProviderSettings? Settings { get; init; }
+
+    /// <summary>The CPU, memory and accelerators one replica of the shape gets: as declared, else the catalogue's.</summary>
+    public ShapeResources ResourcesOf(string shape) => Shapes.TryGetValue(shape, out var declared) ? declared : ShapeResources.Catalogue(shape);
+}
+
+/// <summary>
+/// One replica's share of a machine: CPU cores (fractions allowed), memory, and accelerators (none for CPU shapes).
+/// Container providers turn it into limits; local clouds ignore it.
+/// </summary>
+public sealed record ShapeResources(double Cpu, int MemoryMiB, int Gpu = 0)
+{
+    /// <summary>
+    /// The built-in shapes: cpu-small (1 core, 1 GiB), cpu-medium (2, 4 GiB), cpu-large (4, 8 GiB), and gpu-* (4
+    /// cores, 16 GiB, one GPU). Any other name gets cpu-small's resources.
+    /// </summary>
+    public static ShapeResources Catalogue(string shape) => shape switch
+    {
+        "cpu-medium" => new(2, 4096),
+        "cpu-large" => new(4, 8192),
+        _ when shape.StartsWith("gpu", StringComparison.Ordinal) => new(4, 16384, 1),
+        _ => new(1, 1024),
+    };
+}
+
+/// <summary>A provider's own part of a cloud's entry in <c>clouds.yaml</c>; each provider defines its own.</summary>
+public abstract record CloudProviderSettings;
 
 /// <summary>Round-trip latency estimates from distance, for user-location budgets.</summary>
 public static class LatencyEstimate

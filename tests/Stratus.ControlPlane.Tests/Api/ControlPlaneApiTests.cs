@@ -72,7 +72,7 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     public async Task DisposeAsync()
     {
         _client.Dispose();
-        _cloud.Dispose();
+        await _cloud.DisposeAsync();
         await _app.DisposeAsync();
         await _temp.DisposeAsync();
     }

@@ -90,5 +90,11 @@ public sealed class PlanningInputsTests : IAsyncLifetime
         }
 
         public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<ReplicaHandle>>([.. _running]);
+
+        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => Task.FromResult<string?>(null);
+
+        public Task StopAllAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

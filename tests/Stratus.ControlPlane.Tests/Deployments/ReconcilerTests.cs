@@ -45,7 +45,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
                 await provider.StopAsync(replica.ReplicaId);
             }
 
-            provider.Dispose();
+            await provider.DisposeAsync();
         }
 
         await _temp.DisposeAsync();
@@ -154,7 +154,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Equal(2, (await fresh["cheap"].ListAsync()).Count + (await fresh["dear"].ListAsync()).Count);
         foreach (var provider in fresh.Values)
         {
-            provider.Dispose();
+            await provider.DisposeAsync();
         }
     }
 
@@ -227,7 +227,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         _clouds = [Cloud("a", 0.05m, capacity: 4), Cloud("b", 0.06m, capacity: 4), Cloud("c", 0.07m, capacity: 4)];
         foreach (var provider in _providers.Values)
         {
-            provider.Dispose();
+            await provider.DisposeAsync();
         }
 
         _providers = Providers();
@@ -606,6 +606,12 @@ public sealed class ReconcilerTests : IAsyncLifetime
         public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => inner.StopAsync(replicaId, cancellationToken);
 
         public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
+
+        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => inner.LogsAsync(replicaId, lines, cancellationToken);
+
+        public Task StopAllAsync(CancellationToken cancellationToken = default) => inner.StopAllAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>A cloud whose running replicas the test sets, counting launches (it launches nothing).</summary>
@@ -632,6 +638,12 @@ public sealed class ReconcilerTests : IAsyncLifetime
         }
 
         public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Running);
+
+        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => Task.FromResult<string?>(null);
+
+        public Task StopAllAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>A real local cloud whose launches wait for the test to open a gate (the cloud API boundary, held still).</summary>
@@ -655,5 +667,11 @@ public sealed class ReconcilerTests : IAsyncLifetime
         public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => inner.StopAsync(replicaId, cancellationToken);
 
         public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
+
+        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => inner.LogsAsync(replicaId, lines, cancellationToken);
+
+        public Task StopAllAsync(CancellationToken cancellationToken = default) => inner.StopAllAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -40,7 +40,7 @@ public sealed class LocalCloudProviderTests : CloudProviderContractTests
                 await provider.StopAsync(replica.ReplicaId);
             }
 
-            provider.Dispose();
+            await provider.DisposeAsync();
         }
 
         Directory.Delete(_data, recursive: true);
