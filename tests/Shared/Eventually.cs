@@ -22,4 +22,13 @@ internal static class Eventually
 
     public static Task HoldsAsync(Func<bool> condition, string description, int seconds = 60) =>
         HoldsAsync(() => Task.FromResult(condition()), description, seconds);
+
+    /// <summary>Awaits a value that nothing signals: the first non-null one <paramref name="read"/> returns.</summary>
+    public static async Task<T> ValueAsync<T>(Func<Task<T?>> read, string description, int seconds = 60)
+        where T : class
+    {
+        T? value = null;
+        await HoldsAsync(async () => (value = await read()) is not null, description, seconds);
+        return value!;
+    }
 }

@@ -44,7 +44,7 @@ public sealed class CloudsConfigTests
     }
 
     [Theory]
-    [InlineData("provider: local", "provider: azure", "clouds[0].provider must be one of local, kubernetes")]
+    [InlineData("provider: local", "provider: azure", "clouds[0].provider must be one of local, docker, kubernetes")]
     [InlineData("jurisdiction: us", "jurisdiction: US", "clouds[0].jurisdiction must be a lower-case code")]
     [InlineData("lat: 38.9", "lat: 138.9", "clouds[0].location needs lat within -90..90")]
     [InlineData("cpu-small: 8", "cpu-small: -1", "clouds[0].capacity.cpu-small must not be negative")]

@@ -47,36 +47,6 @@ public sealed class LocalCloudProviderTests : CloudProviderContractTests
     }
 
     [Fact]
-    public async Task List_FromANewProviderOverTheSameFolder_AdoptsRunningReplicas()
-    {
-        var first = CreateLocal(2);
-        var launched = await first.LaunchAsync(Launch("r1"));
-
-        // A restarted control plane builds its providers afresh; the replicas it started are still there.
-        var second = CreateLocal(2);
-        var adopted = Assert.Single(await second.ListAsync());
-
-        Assert.Equal("r1", adopted.ReplicaId);
-        Assert.Equal(launched.Endpoint, adopted.Endpoint);
-    }
-
-    [Fact]
-    public async Task Outage_KillsReplicasAndRefusesLaunchesUntilRestored()
-    {
-        var provider = CreateLocal(2);
-        await provider.LaunchAsync(Launch("r1"));
-
-        await provider.OutageAsync();
-
-        Assert.Empty(await provider.ListAsync());
-        var error = await Assert.ThrowsAsync<ProvisioningException>(() => provider.LaunchAsync(Launch("r2")));
-        Assert.Equal(ProvisioningScope.Cloud, error.Scope);
-
-        provider.Restore();
-        Assert.Equal("r3", (await provider.LaunchAsync(Launch("r3"))).ReplicaId);
-    }
-
-    [Fact]
     public async Task Launch_ReplicaThatExitsAtOnce_IsTheDeploymentsFaultNamingTheExitCode()
     {
         // The provider appends "replica --model ..." to the prefix: "exit 3" ignores them ("--" becomes its $0).
