@@ -22,6 +22,7 @@ internal sealed class ServerCommand : Command
         Options.Add(StoreOption);
         Options.Add(BlobsOption);
         Options.Add(ConfigOption);
+        Options.Add(ClusterIdOption);
         Options.Add(VerboseOption);
         SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(ConfigOption), parse.GetValue(VerboseOption), cancellationToken));
     }
@@ -44,6 +45,8 @@ internal sealed class ServerCommand : Command
 
     public Option<FileInfo> ConfigOption { get; } = new("--config") { Description = "A YAML file with store: and blobs:; options given on the command line win." };
 
+    public Option<string> ClusterIdOption { get; } = ClusterId.Option();
+
     public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log reconciler and server events." };
 
     internal ControlPlaneOptions ToOptions(ParseResult parse) => new()
@@ -54,6 +57,7 @@ internal sealed class ServerCommand : Command
         CloudsFile = parse.GetValue(CloudsOption)?.FullName,
         Store = parse.GetValue(StoreOption),
         Blobs = parse.GetValue(BlobsOption)?.FullName,
+        ClusterId = parse.GetValue(ClusterIdOption)!,
     };
 
     private async Task<int> RunAsync(ControlPlaneOptions options, FileInfo? config, bool verbose, CancellationToken cancellationToken)

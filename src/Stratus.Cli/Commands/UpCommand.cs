@@ -37,6 +37,7 @@ internal sealed class UpCommand : Command
         Options.Add(GatewayPortOption);
         Options.Add(CloudsOption);
         Options.Add(DemoOption);
+        Options.Add(ClusterIdOption);
         Options.Add(VerboseOption);
         SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
     }
@@ -57,6 +58,8 @@ internal sealed class UpCommand : Command
 
     public Option<bool> DemoOption { get; } = new("--demo") { Description = "Push the sample model, deploy it to three clouds and infer through the gateway." };
 
+    public Option<string> ClusterIdOption { get; } = ClusterId.Option();
+
     public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log reconciler and server events." };
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -68,7 +71,7 @@ internal sealed class UpCommand : Command
         try
         {
             controlPlane = await ControlPlaneHost.StartAsync(
-                new ControlPlaneOptions { DataDirectory = data, Host = host, Port = parse.GetValue(PortOption), CloudsFile = parse.GetValue(CloudsOption)?.FullName },
+                new ControlPlaneOptions { DataDirectory = data, Host = host, Port = parse.GetValue(PortOption), CloudsFile = parse.GetValue(CloudsOption)?.FullName, ClusterId = parse.GetValue(ClusterIdOption)! },
                 logging,
                 cancellationToken);
         }
