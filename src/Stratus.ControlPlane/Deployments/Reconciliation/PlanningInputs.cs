@@ -15,20 +15,52 @@ namespace Stratus.ControlPlane.Deployments.Reconciliation;
 /// </summary>
 public static class PlanningInputs
 {
-    /// <summary>What every provider runs now, by replica id.</summary>
-    public static async Task<Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>> ListRunningAsync(IEnumerable<ICloudProvider> providers, CancellationToken cancellationToken)
+    /// <summary>
+    /// What every provider runs now, by replica id, asking them all at once. A cloud whose API does not answer (its
+    /// listing throws a <see cref="ProvisioningException"/> of scope <see cref="ProvisioningScope.Cloud"/>) fails
+    /// nothing: it is named in <see cref="RunningReplicas.Unreachable"/> and its replicas count as gone, as in an outage.
+    /// </summary>
+    public static async Task<RunningReplicas> ListRunningAsync(IEnumerable<ICloudProvider> providers, CancellationToken cancellationToken)
     {
-        var running = new Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(StringComparer.Ordinal);
-        foreach (var provider in providers)
+        var listings = await Task.WhenAll(providers.Select(async provider =>
         {
-            foreach (var handle in await provider.ListAsync(cancellationToken))
+            try
+            {
+                return (Provider: provider, Handles: await provider.ListAsync(cancellationToken), Unreachable: (string?)null);
+            }
+            catch (ProvisioningException e) when (e.Scope == ProvisioningScope.Cloud)
+            {
+                return (Provider: provider, Handles: (IReadOnlyList<ReplicaHandle>)[], Unreachable: e.Message);
+            }
+        }));
+
+        var running = new Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(StringComparer.Ordinal);
+        var unreachable = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (provider, handles, why) in listings)
+        {
+            if (why is not null)
+            {
+                unreachable[provider.CloudName] = why;
+            }
+
+            foreach (var handle in handles)
             {
                 running[handle.ReplicaId] = (provider, handle);
             }
         }
 
-        return running;
+        return new RunningReplicas(running, unreachable);
     }
+
+    /// <summary>
+    /// Blocks every cloud that could not be asked, for every deployment and with the cloud's backoff, so the planner
+    /// places replacements elsewhere rather than into a cloud it cannot see; returns the blocks.
+    /// </summary>
+    public static IReadOnlyList<Block> BlockUnreachable(RunningReplicas observed, IReadOnlyList<CloudSpec> clouds, BlockList blocks) =>
+        [.. observed.Unreachable
+            .Select(u => (Cloud: clouds.FirstOrDefault(c => c.Name == u.Key), Reason: u.Value))
+            .Where(u => u.Cloud is not null)
+            .Select(u => blocks.Add(ProvisioningScope.Cloud, u.Cloud!, "*", u.Reason))];
 
     /// <summary>The clouds replicas can be placed in: those with a provider.</summary>
     public static IReadOnlyList<CloudSpec> Usable(IReadOnlyList<CloudSpec> clouds, IReadOnlyDictionary<string, ICloudProvider> providers) =>
@@ -83,8 +115,17 @@ public static class PlanningInputs
         CancellationToken cancellationToken)
     {
         var records = (await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id, StringComparer.Ordinal);
-        var running = await ListRunningAsync(providers.Values, cancellationToken);
+        var observed = await ListRunningAsync(providers.Values, cancellationToken);
+
+        // As the pass does: a cloud that does not answer is blocked before the plan is made.
+        blocks ??= new BlockList(TimeProvider.System);
+        BlockUnreachable(observed, clouds, blocks);
         var (version, replicas) = deployment.VersionGroups[0];
-        return For(deployment, version, replicas, Usable(clouds, providers), records, running, blocks?.ActiveFor(deployment.Name) ?? []);
+        return For(deployment, version, replicas, Usable(clouds, providers), records, observed.Running, blocks.ActiveFor(deployment.Name));
     }
 }
+
+/// <summary>What the providers run, by replica id, and the clouds whose API did not answer, each with why.</summary>
+public sealed record RunningReplicas(
+    Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> Running,
+    IReadOnlyDictionary<string, string> Unreachable);
