@@ -106,6 +106,28 @@ public sealed class PlanningInputsTests : IAsyncLifetime
         Assert.Contains(dryRun.Rejected, r => r.Cloud == "cheap" && r.Reason.Contains("unreachable", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ReadAsync_WithAReplicaWhoseContainerExited_PlansItsReplacementAsThePassDoes()
+    {
+        CloudSpec[] clouds = [Cloud("cheap", 0.05m, capacity: 4), Cloud("dear", 0.20m, capacity: 4)];
+        var providers = Providers(clouds);
+        var risk = new Deployment("risk", "credit-risk", 1, 2, "cpu-small");
+        await _store.PutAsync(risk);
+        foreach (var id in new[] { "risk-a", "risk-b" })
+        {
+            await _store.PutReplicaAsync(new ReplicaRecord(id, "risk", "cheap", "cpu-small", ReplicaState.Ready, null, new Uri("http://127.0.0.1:1/")) { ModelVersion = 1 });
+            await RunAsync(providers["cheap"], id);
+        }
+
+        await _cloudStates["cheap"].ExitAsync("risk-a", 1);
+
+        // Both count it gone and back the deployment off in that cloud: the survivor stays, the replacement goes elsewhere.
+        var (dryRun, planned) = await DryRunThenPassAsync(risk, providers, clouds, new BlockList(TimeProvider.System));
+
+        Assert.Equal(JsonSerializer.Serialize(planned, ApiJson.Strict), JsonSerializer.Serialize(dryRun, ApiJson.Strict));
+        Assert.Equal([("cheap", 1), ("dear", 1)], dryRun.Placement.Select(p => (p.Cloud, p.Replicas)).Order());
+    }
+
     /// <summary>The dry run's plan of the deployment, then the plan a pass over the same state made.</summary>
     private async Task<(PlacementPlan DryRun, PlacementPlan Pass)> DryRunThenPassAsync(Deployment deployment, Dictionary<string, InMemoryCloudProvider> clouds, CloudSpec[] specs, BlockList blocks)
     {

@@ -62,6 +62,36 @@ public static class PlanningInputs
             .Where(u => u.Cloud is not null)
             .Select(u => blocks.Add(ProvisioningScope.Cloud, u.Cloud!, "*", u.Reason))];
 
+    /// <summary>
+    /// Takes the recorded replicas their cloud lists as ended (<see cref="ReplicaHandle.Exited"/>) out of the running
+    /// ones, and backs off in that cloud each deployment that wants them (a fault of what was launched, like a failed
+    /// start), as the pass does before it stops and replaces them. Replicas with no record are left to the orphans.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ExitedReplica> TakeExited(
+        RunningReplicas observed,
+        IReadOnlyDictionary<string, ReplicaRecord> records,
+        IReadOnlyList<CloudSpec> clouds,
+        ICollection<string> deployments,
+        BlockList blocks)
+    {
+        var exited = new Dictionary<string, ExitedReplica>(StringComparer.Ordinal);
+        foreach (var (id, (provider, handle)) in observed.Running.Where(r => r.Value.Handle.Exited is not null && records.ContainsKey(r.Key)).ToList())
+        {
+            var record = records[id];
+            var why = $"replica {id} in {record.Cloud}: {handle.Exited}";
+            var replace = record.State != ReplicaState.Draining && deployments.Contains(record.Deployment);
+            if (replace && clouds.FirstOrDefault(c => c.Name == record.Cloud) is { } cloud)
+            {
+                blocks.Add(ProvisioningScope.Deployment, cloud, record.Shape, why, record.Deployment);
+            }
+
+            observed.Running.Remove(id);
+            exited[id] = new ExitedReplica(provider, why, replace);
+        }
+
+        return exited;
+    }
+
     /// <summary>The clouds replicas can be placed in: those with a provider.</summary>
     public static IReadOnlyList<CloudSpec> Usable(IReadOnlyList<CloudSpec> clouds, IReadOnlyDictionary<string, ICloudProvider> providers) =>
         [.. clouds.Where(c => providers.ContainsKey(c.Name))];
@@ -117,9 +147,10 @@ public static class PlanningInputs
         var records = (await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id, StringComparer.Ordinal);
         var observed = await ListRunningAsync(providers.Values, cancellationToken);
 
-        // As the pass does: a cloud that does not answer is blocked before the plan is made.
+        // As the pass does: a cloud that does not answer is blocked, and replicas that ended count as gone, before the plan is made.
         blocks ??= new BlockList(TimeProvider.System);
         BlockUnreachable(observed, clouds, blocks);
+        TakeExited(observed, records, clouds, (await store.ListAsync(cancellationToken)).Select(d => d.Name).ToHashSet(StringComparer.Ordinal), blocks);
         var (version, replicas) = deployment.VersionGroups[0];
         return For(deployment, version, replicas, Usable(clouds, providers), records, observed.Running, blocks.ActiveFor(deployment.Name));
     }
@@ -129,3 +160,6 @@ public static class PlanningInputs
 public sealed record RunningReplicas(
     Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> Running,
     IReadOnlyDictionary<string, string> Unreachable);
+
+/// <summary>A recorded replica its cloud lists as ended: why, and whether its deployment still wants it (it is replaced) or not.</summary>
+public sealed record ExitedReplica(ICloudProvider Provider, string Why, bool Replace);

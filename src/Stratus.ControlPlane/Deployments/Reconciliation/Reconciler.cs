@@ -81,6 +81,7 @@ public sealed partial class Reconciler(
             LogUnreachable(logger, block.Cloud, block.Reason, block.Until);
         }
 
+        var exited = PlanningInputs.TakeExited(observed, records, clouds, deployments.Keys, _blocks);
         var running = new ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(observed.Running);
 
         var orphans = running.Where(r => !records.ContainsKey(r.Key)).ToList();
@@ -103,10 +104,9 @@ public sealed partial class Reconciler(
         var now = _time.GetUtcNow();
         foreach (var record in records.Values.ToList())
         {
-            if (running.TryGetValue(record.Id, out var live) && live.Handle.Exited is { } exited)
+            if (exited.TryGetValue(record.Id, out var ended))
             {
-                running.TryRemove(record.Id, out _);
-                if (await ExitedAsync(record, live.Provider, exited, deployments.ContainsKey(record.Deployment), cancellationToken) is { } failed)
+                if (await ExitedAsync(record, ended, cancellationToken) is { } failed)
                 {
                     records[record.Id] = failed;
                     failedNow.Add(record.Id);
@@ -116,7 +116,7 @@ public sealed partial class Reconciler(
                     records.TryRemove(record.Id, out _);
                 }
             }
-            else if (running.TryGetValue(record.Id, out live))
+            else if (running.TryGetValue(record.Id, out var live))
             {
                 var current = record;
                 if (record.State != ReplicaState.Draining && !deployments.ContainsKey(record.Deployment))
@@ -193,28 +193,22 @@ public sealed partial class Reconciler(
 
     /// <summary>
     /// A replica its cloud lists as ended (a container that exited, not coming back by itself) is stopped there, and,
-    /// unless it was on its way out anyway, recorded failed with why and its deployment backed off in that cloud, as
-    /// for the other faults of what was launched; the placement then replaces it. Returns the failed record, or null
-    /// when the record is gone.
+    /// unless it was on its way out anyway, recorded failed with why (its deployment was backed off in that cloud by
+    /// <see cref="PlanningInputs.TakeExited"/>); the placement then replaces it. Returns the failed record, or null when
+    /// the record is gone.
     /// </summary>
-    private async Task<ReplicaRecord?> ExitedAsync(ReplicaRecord record, ICloudProvider provider, string exited, bool wanted, CancellationToken cancellationToken)
+    private async Task<ReplicaRecord?> ExitedAsync(ReplicaRecord record, ExitedReplica ended, CancellationToken cancellationToken)
     {
-        var why = $"replica {record.Id} in {record.Cloud}: {exited}";
-        LogStopping(logger, record.Id, why);
-        await provider.StopAsync(record.Id, cancellationToken);
-        if (record.State == ReplicaState.Draining || !wanted)
+        LogStopping(logger, record.Id, ended.Why);
+        await ended.Provider.StopAsync(record.Id, cancellationToken);
+        if (!ended.Replace)
         {
             await store.DeleteReplicaAsync(record.Id, cancellationToken);
             return null;
         }
 
-        var failed = record with { State = ReplicaState.Failed, Reason = why, Endpoint = null };
+        var failed = record with { State = ReplicaState.Failed, Reason = ended.Why, Endpoint = null };
         await store.PutReplicaAsync(failed, cancellationToken);
-        if (clouds.FirstOrDefault(c => c.Name == record.Cloud) is { } cloud)
-        {
-            _blocks.Add(ProvisioningScope.Deployment, cloud, record.Shape, why, record.Deployment);
-        }
-
         return failed;
     }
 
