@@ -146,6 +146,10 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IRequestSampl
     public Task<IReadOnlyList<ReplicaRecord>> ListReplicasAsync(CancellationToken cancellationToken = default) =>
         SendAsync<IReadOnlyList<ReplicaRecord>>(HttpMethod.Get, "replicas", null, cancellationToken);
 
+    /// <summary>The last <paramref name="lines"/> lines a replica wrote, from its cloud (1 to 10000).</summary>
+    public Task<ReplicaLogs> GetReplicaLogsAsync(string id, int lines = 100, CancellationToken cancellationToken = default) =>
+        SendAsync<ReplicaLogs>(HttpMethod.Get, $"replicas/{Escape(id)}/logs?lines={lines.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
+
     public Task<IReadOnlyList<CloudStatus>> ListCloudsAsync(CancellationToken cancellationToken = default) =>
         SendAsync<IReadOnlyList<CloudStatus>>(HttpMethod.Get, "clouds", null, cancellationToken);
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Core.Models;
 using Stratus.Inference.Batching;
@@ -10,15 +11,19 @@ using Stratus.Inference.Server;
 
 namespace Stratus.Cli.Commands;
 
-/// <summary><c>stratus replica</c>: serve one ONNX model over the Open Inference Protocol (v2).</summary>
+/// <summary>
+/// <c>stratus replica</c>: serve one ONNX model over the Open Inference Protocol (v2); <c>stratus replica logs ID</c>:
+/// what a replica the control plane runs wrote (a subcommand, so it needs none of the serving options).
+/// </summary>
 internal sealed class ReplicaCommand : Command
 {
     private readonly IInteraction _interaction;
 
-    public ReplicaCommand(IInteraction interaction)
-        : base("replica", "Serve one ONNX model over the Open Inference Protocol (v2) REST API.")
+    public ReplicaCommand(IInteraction interaction, GlobalOptions global)
+        : base("replica", "Serve one ONNX model over the Open Inference Protocol (v2) REST API; 'replica logs ID' shows what a running replica wrote.")
     {
         _interaction = interaction;
+        Subcommands.Add(Logs(interaction, global));
         Options.Add(ModelOption);
         Options.Add(NameOption);
         Options.Add(VersionOption);
@@ -39,6 +44,25 @@ internal sealed class ReplicaCommand : Command
         Options.Add(FaultFileOption);
         Options.Add(WarmUpFileOption);
         SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), parse.GetValue(WarmUpFileOption), cancellationToken));
+    }
+
+    private static Command Logs(IInteraction interaction, GlobalOptions global)
+    {
+        var id = new Argument<string>("id") { Description = "The replica's id (from 'deployment get')." };
+        var lines = new Option<int>("--lines", "-n") { Description = "How many of its last lines, 1 to 10000.", DefaultValueFactory = _ => 100 };
+        var command = new Command("logs", "The last lines a replica wrote (stdout and stderr), as its cloud keeps them: a local replica's output, a container's log.") { id, lines };
+        command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            session.Render(await session.Client.GetReplicaLogsAsync(parse.GetValue(id)!, parse.GetValue(lines), cancellationToken), logs =>
+            {
+                foreach (var line in logs.Lines)
+                {
+                    interaction.Line(line);
+                }
+            });
+            return ExitCodes.Success;
+        }, cancellationToken));
+        return command;
     }
 
     public Option<FileInfo> ModelOption { get; } = new("--model") { Description = "Path of the .onnx file to serve.", Required = true };

@@ -37,7 +37,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     private readonly string _replicas;
     private readonly string _outageMarker;
     private readonly string _refuseMarker;
-    private readonly string _faults;
+    private readonly EmulatedFaultsFile _faults;
     private readonly SemaphoreSlim _launchGate = new(1, 1);
 
     public LocalCloudProvider(CloudSpec cloud, string dataDirectory, ReplicaExecutable executable)
@@ -49,7 +49,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         _replicas = Path.Combine(root, "replicas");
         _outageMarker = Path.Combine(root, "outage");
         _refuseMarker = Path.Combine(root, "refuse.json");
-        _faults = Path.Combine(root, "faults.json");
+        _faults = new EmulatedFaultsFile(Path.Combine(root, "faults.json"));
         Directory.CreateDirectory(_artifacts);
         Directory.CreateDirectory(_replicas);
     }
@@ -79,9 +79,9 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
                 throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} is down");
             }
 
-            if (ReadRefusal() is { } refusal && (refusal.Shape is null || refusal.Shape == launch.Shape))
+            if (ReadRefusal() is { } refusal && refusal.Covers(launch.Shape))
             {
-                throw new ProvisioningException(refusal.Scope, $"cloud {CloudName} refused the launch: no '{launch.Shape}' capacity available (emulated {refusal.Scope.ToString().ToLowerInvariant()} refusal)");
+                throw refusal.Refuse(CloudName, launch.Shape);
             }
 
             if (!_cloud.Capacity.TryGetValue(launch.Shape, out var capacity))
@@ -214,52 +214,24 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
 
     public void Restore() => File.Delete(_outageMarker);
 
-    public string? Refusing => ReadRefusal() is { } refusal
-        ? $"{(refusal.Shape is null ? "every shape" : $"shape {refusal.Shape}")} ({refusal.Scope.ToString().ToLowerInvariant()})"
-        : null;
+    public string? Refusing => ReadRefusal()?.Describe();
 
     public void Refuse(ProvisioningScope scope, string? shape) =>
-        File.WriteAllText(_refuseMarker, JsonSerializer.Serialize(new Refusal(scope, shape)));
+        File.WriteAllText(_refuseMarker, JsonSerializer.Serialize(new EmulatedRefusal(scope, shape)));
 
     public void Accept() => File.Delete(_refuseMarker);
 
-    public IReadOnlyList<Stratus.Inference.Server.EmulatedFault> Faults
-    {
-        get
-        {
-            try
-            {
-                return File.Exists(_faults) ? JsonSerializer.Deserialize<List<Stratus.Inference.Server.EmulatedFault>>(File.ReadAllText(_faults), FaultJson) ?? [] : [];
-            }
-            catch (Exception e) when (e is IOException or JsonException)
-            {
-                return [];
-            }
-        }
-    }
+    public IReadOnlyList<Stratus.Inference.Server.EmulatedFault> Faults => _faults.Faults;
 
-    public void Fault(string deployment, int version, double errorRate)
-    {
-        var faults = Faults.Where(f => f.Deployment != deployment || f.Version != version).ToList();
-        if (errorRate > 0)
-        {
-            faults.Add(new Stratus.Inference.Server.EmulatedFault(deployment, version, Math.Min(1, errorRate)));
-        }
+    public void Fault(string deployment, int version, double errorRate) => _faults.Fault(deployment, version, errorRate);
 
-        // Written whole then renamed: replicas re-read it when it changes.
-        File.WriteAllText(_faults + ".tmp", JsonSerializer.Serialize(faults, FaultJson));
-        File.Move(_faults + ".tmp", _faults, overwrite: true);
-    }
+    public void ClearFaults() => _faults.Clear();
 
-    public void ClearFaults() => File.Delete(_faults);
-
-    private static readonly JsonSerializerOptions FaultJson = new(JsonSerializerDefaults.Web);
-
-    private Refusal? ReadRefusal()
+    private EmulatedRefusal? ReadRefusal()
     {
         try
         {
-            return File.Exists(_refuseMarker) ? JsonSerializer.Deserialize<Refusal>(File.ReadAllText(_refuseMarker)) : null;
+            return File.Exists(_refuseMarker) ? JsonSerializer.Deserialize<EmulatedRefusal>(File.ReadAllText(_refuseMarker)) : null;
         }
         catch (Exception e) when (e is IOException or JsonException)
         {
@@ -301,7 +273,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         [
             .. _executable.PrefixArguments, "replica", "--model", artifact, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
             "--port", "0", "--ready-file", ready, "--emulated-latency-ms", ((int)_cloud.EmulatedLatency.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--fault-file", _faults,
+            "--fault-file", _faults.Path,
         ];
         if (launch.WarmUpRequests.Count > 0)
         {
@@ -436,6 +408,4 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     private static partial int Kill(int pid, int signal);
 
     private sealed record ReplicaRecord(string ReplicaId, string Shape, int Pid, string? Endpoint);
-
-    private sealed record Refusal(ProvisioningScope Scope, string? Shape);
 }

@@ -117,3 +117,6 @@ public sealed record SampleView(int Seq, string Sha256, string Source, DateTimeO
 
 /// <summary>Which control-plane server leads, as the server asked sees it (<c>GET /api/v1/leader</c>).</summary>
 public sealed record LeaderStatus(string Server, bool Leading, string? Leader, long Epoch, DateTimeOffset? ExpiresAt);
+
+/// <summary>The last lines a replica wrote (stdout and stderr), as its cloud keeps them, oldest first.</summary>
+public sealed record ReplicaLogs(string Replica, string Cloud, IReadOnlyList<string> Lines);

@@ -127,6 +127,30 @@ public sealed class ClientCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReplicaLogs_OfADeployedReplica_PrintsWhatItWrote_AndOfAnUnknownOneOrBadLinesExplain()
+    {
+        await PushAsync();
+        var replica = Assert.Single((await RunJsonAsync("deploy", "credit-risk", "--replicas", "1")).GetProperty("replicas").EnumerateArray());
+        var id = replica.GetProperty("id").GetString()!;
+
+        // `replica` serves a model with --model; `replica logs` needs none of that.
+        var (exit, logs) = await _system.RunAsync("replica", "logs", id, "--lines", "50");
+        var json = await RunJsonAsync("replica", "logs", id, "-n", "1");
+        var (unknownExit, unknown) = await _system.RunAsync("replica", "logs", "no-such-replica");
+        var (badExit, bad) = await _system.RunAsync("replica", "logs", id, "--lines", "0");
+
+        Assert.True(exit == 0, string.Join("; ", logs.Errors));
+        Assert.Contains($"ready at {replica.GetProperty("endpoint").GetString()}", logs.Output, StringComparison.Ordinal);
+        Assert.Contains("credit-risk", logs.Output, StringComparison.Ordinal);
+        Assert.Equal((id, replica.GetProperty("cloud").GetString()), (json.GetProperty("replica").GetString(), json.GetProperty("cloud").GetString()));
+        Assert.Single(json.GetProperty("lines").EnumerateArray());
+        Assert.Equal(ExitCodes.Failure, unknownExit);
+        Assert.Contains("no cloud knows replica 'no-such-replica'", Assert.Single(unknown.Errors), StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Failure, badExit);
+        Assert.Contains("'lines' must be from 1 to 10000", Assert.Single(bad.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Push_CorruptModel_ExplainsAndStoresNothing()
     {
         var (exit, output) = await _system.RunAsync("model", "push", Stratus.Testing.RepositoryFiles.Model("corrupt.onnx"), "--name", "broken");

@@ -69,6 +69,28 @@ public sealed class ReplicaCommandTests
     }
 
     [Fact]
+    public void Parse_Logs_NeedsNoneOfTheServingOptions()
+    {
+        var (_, parse) = Parse("replica logs risk-1a2b --lines 5");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal("logs", parse.CommandResult.Command.Name);
+        Assert.Equal("risk-1a2b", parse.GetValue<string>("id"));
+        Assert.Equal(5, parse.GetValue<int>("--lines"));
+        Assert.Equal(100, Parse("replica logs risk-1a2b").Parse.GetValue<int>("--lines"));
+    }
+
+    [Theory]
+    [InlineData("replica logs", "Required argument missing")]
+    [InlineData("replica logs risk-1 --lines many", "many")]
+    public void Parse_BadLogsCommandLines_ReportTheProblem(string commandLine, string expected)
+    {
+        var (_, parse) = Parse(commandLine);
+
+        Assert.Contains(parse.Errors, e => e.Message.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Invoke_MissingModelFile_ExitsWithInvalidArguments()
     {
         var (_, parse) = Parse("replica --model /nonexistent/m.onnx --name risk --port 0");

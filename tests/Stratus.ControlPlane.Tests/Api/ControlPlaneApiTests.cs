@@ -19,7 +19,10 @@ using Stratus.Core.Routing;
 
 namespace Stratus.ControlPlane.Tests.Api;
 
-/// <summary>The REST API on real Kestrel (loopback, port 0) over a real SQLite file.</summary>
+/// <summary>
+/// The REST API on real Kestrel (loopback, port 0) over a real SQLite file, with a local cloud and an in-memory one
+/// (whose replicas are real replica servers in this process).
+/// </summary>
 public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
 {
     private TempDatabase _temp = null!;
@@ -31,6 +34,8 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     private string _viewer = null!;
     private int _triggers;
     private LocalCloudProvider _cloud = null!;
+    private Support.InMemoryCloud _memoryState = null!;
+    private Support.InMemoryCloudProvider _memory = null!;
     private readonly Stratus.ControlPlane.Load.GatewayLoads _loads = new(TimeProvider.System);
 
     public async Task InitializeAsync()
@@ -43,6 +48,9 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
             new Dictionary<string, ShapePrice> { ["cpu-small"] = new(0.1m, 0.03m) },
             TimeSpan.Zero);
         _cloud = new LocalCloudProvider(cloud, _temp.Folder, Support.TestReplicas.Executable);
+        var memory = cloud with { Name = "memory-test", Provider = "memory" };
+        _memoryState = new Support.InMemoryCloud();
+        _memory = new Support.InMemoryCloudProvider(memory, _memoryState);
         _services = new ControlPlaneServices(
             tokens,
             new SqliteAuditLog(_temp.Database, TimeProvider.System),
@@ -50,8 +58,8 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
             new SqliteDeploymentStore(_temp.Database, TimeProvider.System),
             new RouteTablePublisher(TimeProvider.System),
             () => Interlocked.Increment(ref _triggers),
-            [cloud],
-            new Dictionary<string, ICloudProvider> { [cloud.Name] = _cloud },
+            [cloud, memory],
+            new Dictionary<string, ICloudProvider> { [cloud.Name] = _cloud, [memory.Name] = _memory },
             GatewayLoads: _loads);
         _admin = (await tokens.CreateAsync(Role.Admin, "admin")).Secret;
         _deployer = (await tokens.CreateAsync(Role.Deployer, "deployer")).Secret;
@@ -73,6 +81,7 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     {
         _client.Dispose();
         await _cloud.DisposeAsync();
+        await _memoryState.DisposeAsync();
         await _app.DisposeAsync();
         await _temp.DisposeAsync();
     }
@@ -402,7 +411,7 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var document = await response.Content.ReadFromJsonAsync<JsonElement>();
         var paths = document.GetProperty("paths");
-        foreach (var path in new[] { "/api/v1/models/{name}", "/api/v1/deployments/{name}", "/api/v1/deployments/{name}/scale", "/api/v1/clouds", "/api/v1/clouds/{name}/outage", "/api/v1/routes", "/api/v1/audit/verify", "/api/v1/tokens/{id}" })
+        foreach (var path in new[] { "/api/v1/models/{name}", "/api/v1/deployments/{name}", "/api/v1/deployments/{name}/scale", "/api/v1/clouds", "/api/v1/clouds/{name}/outage", "/api/v1/routes", "/api/v1/replicas/{id}/logs", "/api/v1/audit/verify", "/api/v1/tokens/{id}" })
         {
             Assert.True(paths.TryGetProperty(path, out _), path);
         }

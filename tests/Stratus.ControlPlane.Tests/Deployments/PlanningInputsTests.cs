@@ -5,6 +5,7 @@ using Stratus.ControlPlane.Providers;
 using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.ControlPlane.Tests.Support;
 using Stratus.Core.Api;
 using Stratus.Core.Clouds;
 using Stratus.Core.Deployments;
@@ -12,10 +13,14 @@ using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Tests.Deployments;
 
-/// <summary>The dry run and the reconciler's pass plan from one builder, so for the same state they plan the same.</summary>
+/// <summary>
+/// The dry run and the reconciler's pass plan from one builder, so for the same state they plan the same; the clouds are
+/// in-memory ones whose replicas are real replica servers in this process.
+/// </summary>
 public sealed class PlanningInputsTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Later = DateTimeOffset.UtcNow.AddHours(1);
+    private readonly Dictionary<string, InMemoryCloud> _cloudStates = new(StringComparer.Ordinal);
     private TempDatabase _temp = null!;
     private SqliteDeploymentStore _store = null!;
     private ModelRegistry _registry = null!;
@@ -29,7 +34,15 @@ public sealed class PlanningInputsTests : IAsyncLifetime
         await _registry.PushAsync("credit-risk", model, "admin");
     }
 
-    public async Task DisposeAsync() => await _temp.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        foreach (var cloud in _cloudStates.Values)
+        {
+            await cloud.DisposeAsync();
+        }
+
+        await _temp.DisposeAsync();
+    }
 
     private static CloudSpec Cloud(string name, decimal price, int capacity) => new(
         name, "local", name + "-1", "us", new GeoLocation(0, 0),
@@ -37,64 +50,93 @@ public sealed class PlanningInputsTests : IAsyncLifetime
         new Dictionary<string, ShapePrice> { ["cpu-small"] = new(price, price / 3) },
         TimeSpan.Zero);
 
+    /// <summary>Starts a replica in the cloud, as one already running there.</summary>
+    private async Task RunAsync(InMemoryCloudProvider cloud, string id)
+    {
+        var model = (await _registry.GetAsync("credit-risk", 1))!;
+        await cloud.LaunchAsync(new ReplicaLaunch(id, "credit-risk", "1", await _registry.LocalPathAsync(model), model.Sha256, "cpu-small"));
+    }
+
+    private Dictionary<string, InMemoryCloudProvider> Providers(CloudSpec[] clouds) =>
+        clouds.ToDictionary(c => c.Name, c => new InMemoryCloudProvider(c, _cloudStates[c.Name] = new InMemoryCloud()));
+
     [Fact]
     public async Task ReadAsync_BeforeAPass_GivesThePlanThePassMakes()
     {
         // The cheap cloud is full: another deployment runs one replica there and drains a second that still runs.
         CloudSpec[] clouds = [Cloud("cheap", 0.05m, capacity: 2), Cloud("dear", 0.20m, capacity: 4), Cloud("far", 0.10m, capacity: 4)];
-        var providers = clouds.ToDictionary(c => c.Name, c => (ICloudProvider)new FakeCloud(c.Name));
+        var providers = Providers(clouds);
         await _store.PutAsync(new Deployment("other", "credit-risk", 1, 1, "cpu-small"));
         foreach (var (id, state) in new[] { ("other-a", ReplicaState.Ready), ("other-b", ReplicaState.Draining) })
         {
             await _store.PutReplicaAsync(new ReplicaRecord(id, "other", "cheap", "cpu-small", state, null, new Uri("http://127.0.0.1:1/")) { ModelVersion = 1, DrainUntil = state == ReplicaState.Draining ? Later : null });
-            ((FakeCloud)providers["cheap"]).Run(id, "cpu-small");
+            await RunAsync(providers["cheap"], id);
         }
 
         // This deployment runs one replica in the dearest cloud, and the middle one is blocked for it.
         var risk = new Deployment("risk", "credit-risk", 1, 3, "cpu-small");
         await _store.PutAsync(risk);
         await _store.PutReplicaAsync(new ReplicaRecord("risk-a", "risk", "dear", "cpu-small", ReplicaState.Ready, null, new Uri("http://127.0.0.1:1/")) { ModelVersion = 1 });
-        ((FakeCloud)providers["dear"]).Run("risk-a", "cpu-small");
+        await RunAsync(providers["dear"], "risk-a");
         var blocks = new BlockList(TimeProvider.System);
         blocks.Add(ProvisioningScope.Deployment, clouds[2], "cpu-small", "risk failed to load there", "risk");
 
-        var dryRun = Planner.Plan(await PlanningInputs.ReadAsync(risk, _store, providers, clouds, blocks, CancellationToken.None));
-        var reconciler = new Reconciler(_store, _registry, providers, clouds, NullLogger.Instance, blocks: blocks);
-        await reconciler.ReconcileOnceAsync();
+        var (dryRun, planned) = await DryRunThenPassAsync(risk, providers, clouds, blocks);
 
-        var planned = reconciler.Statuses.Get("risk")?.Plan;
-        Assert.NotNull(planned);
         Assert.Equal(JsonSerializer.Serialize(planned, ApiJson.Strict), JsonSerializer.Serialize(dryRun, ApiJson.Strict));
         Assert.Equal([("dear", 3)], dryRun.Placement.Select(p => (p.Cloud, p.Replicas)));
     }
 
-    /// <summary>A cloud that runs what it is told to: a launch is ready at once, at an address nothing answers on.</summary>
-    private sealed class FakeCloud(string name) : ICloudProvider
+    [Fact]
+    public async Task ReadAsync_WithACloudWhoseApiIsUnreachable_PlansElsewhereAsThePassDoes()
     {
-        private readonly List<ReplicaHandle> _running = [];
+        CloudSpec[] clouds = [Cloud("cheap", 0.05m, capacity: 4), Cloud("dear", 0.20m, capacity: 4)];
+        var providers = Providers(clouds);
+        var risk = new Deployment("risk", "credit-risk", 1, 2, "cpu-small");
+        await _store.PutAsync(risk);
+        await _store.PutReplicaAsync(new ReplicaRecord("risk-a", "risk", "cheap", "cpu-small", ReplicaState.Ready, null, new Uri("http://127.0.0.1:1/")) { ModelVersion = 1 });
+        await RunAsync(providers["cheap"], "risk-a");
+        _cloudStates["cheap"].Unreachable = true;
 
-        public string CloudName => name;
+        // Neither throws; both count its replica gone and place nothing in the cloud they cannot see.
+        var (dryRun, planned) = await DryRunThenPassAsync(risk, providers, clouds, new BlockList(TimeProvider.System));
 
-        public void Run(string id, string shape) => _running.Add(new ReplicaHandle(id, name, shape, new Uri("http://127.0.0.1:1/")));
+        Assert.Equal(JsonSerializer.Serialize(planned, ApiJson.Strict), JsonSerializer.Serialize(dryRun, ApiJson.Strict));
+        Assert.Equal([("dear", 2)], dryRun.Placement.Select(p => (p.Cloud, p.Replicas)));
+        Assert.Contains(dryRun.Rejected, r => r.Cloud == "cheap" && r.Reason.Contains("unreachable", StringComparison.Ordinal));
+    }
 
-        public Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)
+    [Fact]
+    public async Task ReadAsync_WithAReplicaWhoseContainerExited_PlansItsReplacementAsThePassDoes()
+    {
+        CloudSpec[] clouds = [Cloud("cheap", 0.05m, capacity: 4), Cloud("dear", 0.20m, capacity: 4)];
+        var providers = Providers(clouds);
+        var risk = new Deployment("risk", "credit-risk", 1, 2, "cpu-small");
+        await _store.PutAsync(risk);
+        foreach (var id in new[] { "risk-a", "risk-b" })
         {
-            Run(launch.ReplicaId, launch.Shape);
-            return Task.FromResult(_running[^1]);
+            await _store.PutReplicaAsync(new ReplicaRecord(id, "risk", "cheap", "cpu-small", ReplicaState.Ready, null, new Uri("http://127.0.0.1:1/")) { ModelVersion = 1 });
+            await RunAsync(providers["cheap"], id);
         }
 
-        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default)
-        {
-            _running.RemoveAll(r => r.ReplicaId == replicaId);
-            return Task.CompletedTask;
-        }
+        await _cloudStates["cheap"].ExitAsync("risk-a", 1);
 
-        public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<ReplicaHandle>>([.. _running]);
+        // Both count it gone and back the deployment off in that cloud: the survivor stays, the replacement goes elsewhere.
+        var (dryRun, planned) = await DryRunThenPassAsync(risk, providers, clouds, new BlockList(TimeProvider.System));
 
-        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => Task.FromResult<string?>(null);
+        Assert.Equal(JsonSerializer.Serialize(planned, ApiJson.Strict), JsonSerializer.Serialize(dryRun, ApiJson.Strict));
+        Assert.Equal([("cheap", 1), ("dear", 1)], dryRun.Placement.Select(p => (p.Cloud, p.Replicas)).Order());
+    }
 
-        public Task StopAllAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    /// <summary>The dry run's plan of the deployment, then the plan a pass over the same state made.</summary>
+    private async Task<(PlacementPlan DryRun, PlacementPlan Pass)> DryRunThenPassAsync(Deployment deployment, Dictionary<string, InMemoryCloudProvider> clouds, CloudSpec[] specs, BlockList blocks)
+    {
+        var providers = clouds.ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value);
+        var dryRun = Planner.Plan(await PlanningInputs.ReadAsync(deployment, _store, providers, specs, blocks, CancellationToken.None));
+        var reconciler = new Reconciler(_store, _registry, providers, specs, NullLogger.Instance, blocks: blocks);
+        await reconciler.ReconcileOnceAsync();
+        var planned = reconciler.Statuses.Get(deployment.Name)?.Plan;
+        Assert.NotNull(planned);
+        return (dryRun, planned);
     }
 }

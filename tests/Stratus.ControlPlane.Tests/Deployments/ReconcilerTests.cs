@@ -6,21 +6,26 @@ using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Store;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.ControlPlane.Tests.Support;
 using Stratus.Core.Clouds;
 using Stratus.Core.Deployments;
 using Stratus.Core.Placement;
 
 namespace Stratus.ControlPlane.Tests.Deployments;
 
-/// <summary>The reconciler over a real store, a real registry and two real local clouds of child processes.</summary>
-[Trait("Category", "Process")]
+/// <summary>
+/// The reconciler over a real store, a real registry and two in-memory clouds whose replicas are real replica servers
+/// (Kestrel and ONNX Runtime on loopback) in this process: what it needs of a provider is its behaviour, not a process.
+/// </summary>
 public sealed class ReconcilerTests : IAsyncLifetime
 {
+    private readonly Dictionary<string, InMemoryCloud> _cloudStates = new(StringComparer.Ordinal);
+    private readonly List<LocalCloudProvider> _local = [];
     private TempDatabase _temp = null!;
     private SqliteDeploymentStore _store = null!;
     private ModelRegistry _registry = null!;
     private CloudSpec[] _clouds = null!;
-    private Dictionary<string, LocalCloudProvider> _providers = null!;
+    private Dictionary<string, InMemoryCloudProvider> _providers = null!;
 
     public async Task InitializeAsync()
     {
@@ -38,13 +43,14 @@ public sealed class ReconcilerTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var provider in _providers.Values)
+        foreach (var cloud in _cloudStates.Values)
         {
-            foreach (var replica in await provider.ListAsync())
-            {
-                await provider.StopAsync(replica.ReplicaId);
-            }
+            await cloud.DisposeAsync();
+        }
 
+        foreach (var provider in _local)
+        {
+            await provider.StopAllAsync();
             await provider.DisposeAsync();
         }
 
@@ -57,10 +63,22 @@ public sealed class ReconcilerTests : IAsyncLifetime
         new Dictionary<string, ShapePrice> { ["cpu-small"] = new(price, price / 3) },
         TimeSpan.Zero);
 
-    private Dictionary<string, LocalCloudProvider> Providers() =>
-        _clouds.ToDictionary(c => c.Name, c => new LocalCloudProvider(c, _temp.Folder, Support.TestReplicas.Executable));
+    /// <summary>The state of the cloud of that name: the same for every provider made over it, as a real cloud's is.</summary>
+    private InMemoryCloud State(string cloud)
+    {
+        if (!_cloudStates.TryGetValue(cloud, out var state))
+        {
+            _cloudStates[cloud] = state = new InMemoryCloud();
+        }
 
-    private Reconciler Reconciler(Dictionary<string, LocalCloudProvider>? providers = null, TimeProvider? time = null, TimeSpan drain = default) => new(
+        return state;
+    }
+
+    /// <summary>New providers over the clouds (what a restarted control plane makes).</summary>
+    private Dictionary<string, InMemoryCloudProvider> Providers() =>
+        _clouds.ToDictionary(c => c.Name, c => new InMemoryCloudProvider(c, State(c.Name)));
+
+    private Reconciler Reconciler(Dictionary<string, InMemoryCloudProvider>? providers = null, TimeProvider? time = null, TimeSpan drain = default) => new(
         _store, _registry, (providers ?? _providers).ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), _clouds, NullLogger.Instance, time, drain);
 
     private async Task<List<ReplicaRecord>> ReadyAsync(string deployment) =>
@@ -97,18 +115,85 @@ public sealed class ReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Reconcile_AfterAReplicaProcessIsKilled_ReplacesIt()
+    public async Task Reconcile_AfterAReplicaIsKilled_ReplacesIt()
     {
         await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
         await Reconciler().ReconcileOnceAsync();
         var victim = (await ReadyAsync("risk"))[0];
 
-        Stratus.Testing.ChildProcesses.KillMatching(victim.Id);
+        await State(victim.Cloud).KillAsync(victim.Id);
         await Reconciler().ReconcileOnceAsync();
 
         var ready = await ReadyAsync("risk");
         Assert.Equal(2, ready.Count);
         Assert.DoesNotContain(ready, r => r.Id == victim.Id);
+    }
+
+    [Fact]
+    public async Task Reconcile_AReplicaWhoseContainerExited_IsRecordedFailedWithItsExitCodeStoppedAndReplaced()
+    {
+        var reconciler = Reconciler(time: new ManualClock(DateTimeOffset.UtcNow));
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
+        await reconciler.ReconcileOnceAsync();
+        var (victim, survivor) = ((await ReadyAsync("risk"))[0], (await ReadyAsync("risk"))[1]);
+        Assert.Equal(["cheap", "cheap"], new[] { victim.Cloud, survivor.Cloud });
+
+        await State("cheap").ExitAsync(victim.Id, 137);
+        await reconciler.ReconcileOnceAsync();
+
+        // Shown failed with why (as GET /deployments/{name} lists it), gone from its cloud, and replaced.
+        var failed = Assert.Single(await _store.ListReplicasAsync(), r => r.Id == victim.Id);
+        Assert.Equal((ReplicaState.Failed, null), (failed.State, failed.Endpoint));
+        Assert.Contains("container exited with code 137", failed.Reason, StringComparison.Ordinal);
+        Assert.Equal([survivor.Id], (await _providers["cheap"].ListAsync()).Select(r => r.ReplicaId));
+        var ready = await ReadyAsync("risk");
+        Assert.Equal(2, ready.Count);
+        Assert.Contains(ready, r => r.Id == survivor.Id);
+
+        // An exit is what was launched did, not the cloud: the deployment backs off there, so its replacement went to
+        // the next best cloud, and nobody else is held back.
+        Assert.Equal("dear", Assert.Single(ready, r => r.Id != survivor.Id).Cloud);
+        var block = Assert.Single(reconciler.Blocks.ActiveFor("risk"));
+        Assert.Equal((BlockScope.Deployment, "cheap", "risk"), (block.Scope, block.Cloud, block.Deployment));
+        Assert.Contains("exited with code 137", block.Reason, StringComparison.Ordinal);
+        Assert.Empty(reconciler.Blocks.CloudBlocks());
+
+        // The next pass clears the failed record and changes nothing that runs.
+        await reconciler.ReconcileOnceAsync();
+        Assert.DoesNotContain(await _store.ListReplicasAsync(), r => r.Id == victim.Id);
+        Assert.Equal(ready.Select(r => r.Id).Order(), (await ReadyAsync("risk")).Select(r => r.Id).Order());
+    }
+
+    [Fact]
+    public async Task Reconcile_ACloudWhoseApiIsUnreachable_HasItsReplicasReplacedElsewhereThenStoppedOnceItAnswers()
+    {
+        var reconciler = Reconciler(time: new ManualClock(DateTimeOffset.UtcNow));
+        using var loop = new ReconcilerLoop(reconciler, _store, new Stratus.ControlPlane.Routing.RouteTablePublisher(TimeProvider.System), TimeSpan.FromMinutes(10), NullLogger.Instance);
+        await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 3, "cpu-small"));
+        await loop.PassAsync(CancellationToken.None);
+        var stale = (await ReadyAsync("risk")).Where(r => r.Cloud == "cheap").Select(r => r.Id).Order().ToList();
+        Assert.Equal(2, stale.Count);
+
+        State("cheap").Unreachable = true;
+        var table = await loop.PassAsync(CancellationToken.None);
+
+        // The pass went on without the cheap cloud: blocked for everyone, its replicas out of the routes and replaced.
+        var ready = await ReadyAsync("risk");
+        Assert.Equal(["dear", "dear", "dear"], ready.Select(r => r.Cloud));
+        var endpoints = Assert.Single(table.Routes).Endpoints;
+        Assert.Equal(ready.Select(r => r.Id).Order(), endpoints.Select(e => e.ReplicaId).Order());
+        var block = Assert.Single(reconciler.Blocks.CloudBlocks());
+        Assert.Equal((BlockScope.Cloud, "cheap"), (block.Scope, block.Cloud));
+        Assert.Contains("unreachable", block.Reason, StringComparison.Ordinal);
+        Assert.Contains(reconciler.Statuses.Get("risk")!.Plan.Rejected, r => r.Cloud == "cheap" && r.Reason.StartsWith("cloud cheap blocked until", StringComparison.Ordinal));
+
+        // Unseen, its replicas ran on; once it answers they belong to no record and are stopped.
+        State("cheap").Unreachable = false;
+        Assert.Equal(stale, (await _providers["cheap"].ListAsync()).Select(r => r.ReplicaId).Order());
+        await loop.PassAsync(CancellationToken.None);
+
+        Assert.Empty(await _providers["cheap"].ListAsync());
+        Assert.Equal(ready.Select(r => r.Id).Order(), (await ReadyAsync("risk")).Select(r => r.Id).Order());
     }
 
     [Fact]
@@ -265,26 +350,29 @@ public sealed class ReconcilerTests : IAsyncLifetime
         await loop.PassAsync(CancellationToken.None);
 
         Assert.DoesNotContain(await _store.ListReplicasAsync(), r => r.Id == draining.Id);
-        Assert.Empty(Stratus.Testing.ChildProcesses.Matching(c => c.Contains(draining.Id, StringComparison.Ordinal)));
+        Assert.DoesNotContain(await _providers[draining.Cloud].ListAsync(), r => r.ReplicaId == draining.Id);
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(new Uri(draining.Endpoint!, "v2/health/live")));
         Assert.Single(await ReadyAsync("risk"));
     }
 
     [Fact]
     public async Task Reconcile_WhileTheCloudLaunches_ReplicasShowStartingThenReady()
     {
-        var gate = new GatedProvider(_providers["cheap"]);
-        var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = gate }, [_clouds[0]], NullLogger.Instance);
+        // The cloud boundary held still: launches take their place there and wait.
+        var cloud = State("cheap");
+        cloud.HoldLaunches();
+        var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = _providers["cheap"] }, [_clouds[0]], NullLogger.Instance);
         await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
 
         var pass = reconciler.ReconcileOnceAsync();
-        await Stratus.Testing.Eventually.HoldsAsync(() => gate.Entered == 2, "both launches reached the cloud");
+        await Stratus.Testing.Eventually.HoldsAsync(() => cloud.Holding == 2, "both launches reached the cloud");
 
         var records = await _store.ListReplicasAsync();
         Assert.Equal(2, records.Count);
         Assert.All(records, r => Assert.Equal(ReplicaState.Starting, r.State));
         Assert.All(records, r => Assert.Null(r.Endpoint));
 
-        gate.Open.SetResult();
+        cloud.ReleaseLaunches();
         await pass;
         Assert.Equal(2, (await ReadyAsync("risk")).Count);
     }
@@ -292,30 +380,39 @@ public sealed class ReconcilerTests : IAsyncLifetime
     [Fact]
     public async Task Reconcile_AReplicaStillStartingFromACrashedControlPlane_IsCountedNotLaunchedAgain()
     {
-        // The cloud boundary, scripted: one replica of "risk" is running but not ready yet.
-        var cloud = new ScriptedProvider("cheap") { Running = [new ReplicaHandle("risk-old", "cheap", "cpu-small", null)] };
-        var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = cloud }, [_clouds[0]], NullLogger.Instance);
+        // What a control plane that died mid-launch leaves: its record pending, its replica in the cloud not ready yet.
+        var cloud = State("cheap");
+        cloud.HoldLaunches();
         await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 1, "cpu-small"));
         await _store.PutReplicaAsync(new ReplicaRecord("risk-old", "risk", "cheap", "cpu-small", ReplicaState.Pending, null, null));
+        var model = (await _registry.GetAsync("credit-risk", 1))!;
+        var launching = _providers["cheap"].LaunchAsync(new ReplicaLaunch("risk-old", "credit-risk", "1", await _registry.LocalPathAsync(model), model.Sha256, "cpu-small") { ServedName = "risk" });
+        await Stratus.Testing.Eventually.HoldsAsync(() => cloud.Holding == 1, "the crashed control plane's launch is starting in the cloud");
+        var launches = cloud.Launches;
+        var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = Providers()["cheap"] }, [_clouds[0]], NullLogger.Instance);
 
-        await reconciler.ReconcileOnceAsync();
+        // Were it launched again, the pass would wait on the held cloud: it fails rather than hangs.
+        await reconciler.ReconcileOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Equal(0, cloud.Launches);
+        Assert.Equal(launches, cloud.Launches);
         Assert.Equal(ReplicaState.Starting, Assert.Single(await _store.ListReplicasAsync()).State);
 
-        cloud.Running = [new ReplicaHandle("risk-old", "cheap", "cpu-small", new Uri("http://127.0.0.1:9/"))];
+        cloud.ReleaseLaunches();
+        var handle = await launching;
         await reconciler.ReconcileOnceAsync();
 
         var ready = Assert.Single(await _store.ListReplicasAsync());
-        Assert.Equal((ReplicaState.Ready, new Uri("http://127.0.0.1:9/")), (ready.State, ready.Endpoint));
-        Assert.Equal(0, cloud.Launches);
+        Assert.Equal((ReplicaState.Ready, handle.Endpoint), (ready.State, ready.Endpoint));
+        Assert.Equal(launches, cloud.Launches);
     }
 
     [Fact]
     public async Task Reconcile_ByALeaderDeposedSinceItsToken_StopsNoUnrecordedReplica()
     {
         // A replica the store does not know (as one the new leader recorded after this pass read the store would be).
-        var cloud = new ScriptedProvider("cheap") { Running = [new ReplicaHandle("risk-new", "cheap", "cpu-small", new Uri("http://127.0.0.1:9/"))] };
+        var model = (await _registry.GetAsync("credit-risk", 1))!;
+        var cloud = _providers["cheap"];
+        await cloud.LaunchAsync(new ReplicaLaunch("risk-new", "credit-risk", "1", await _registry.LocalPathAsync(model), model.Sha256, "cpu-small"));
         var leases = new SqliteLeaseStore(_temp.Database);
         var reconciler = new Reconciler(_store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = cloud }, [_clouds[0]], NullLogger.Instance, leases: leases);
         var old = await leases.TryAcquireAsync("controller", "old", TimeSpan.FromMinutes(1));
@@ -327,7 +424,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
             await Assert.ThrowsAsync<FencedException>(() => reconciler.ReconcileOnceAsync());
         }
 
-        Assert.Empty(cloud.Stopped);
+        Assert.Equal(["risk-new"], (await cloud.ListAsync()).Select(r => r.ReplicaId));
 
         // The leader in office stops it: it belongs to no deployment.
         using (Fencing.Enter(new FencingToken("controller", "new", current!.Epoch)))
@@ -335,7 +432,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
             await reconciler.ReconcileOnceAsync();
         }
 
-        Assert.Equal(["risk-new"], cloud.Stopped);
+        Assert.Empty(await cloud.ListAsync());
     }
 
     [Fact]
@@ -480,10 +577,9 @@ public sealed class ReconcilerTests : IAsyncLifetime
         }
 
         var wrong = (await _registry.GetAsync("other", 1))!;
-        var liar = new SwappingProvider(_providers["cheap"], await _registry.LocalPathAsync(wrong), wrong.Sha256);
+        State("cheap").LoadsInstead = await _registry.LocalPathAsync(wrong);
         using var consistency = new ConsistencyChecker(new SqliteProbeReferenceStore(_temp.Database, TimeProvider.System));
-        var reconciler = new Reconciler(
-            _store, _registry, new Dictionary<string, ICloudProvider> { ["cheap"] = liar, ["dear"] = _providers["dear"] }, _clouds, NullLogger.Instance, time: new ManualClock(DateTimeOffset.UtcNow), consistency: consistency);
+        var reconciler = Checked(consistency, time: new ManualClock(DateTimeOffset.UtcNow));
         await _store.PutAsync(new Deployment("risk", "credit-risk", 1, 2, "cpu-small"));
 
         await reconciler.ReconcileOnceAsync();
@@ -504,16 +600,21 @@ public sealed class ReconcilerTests : IAsyncLifetime
         _store, _registry, providers ?? _providers.ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), _clouds, NullLogger.Instance, time, consistency: consistency);
 
     [Fact]
+    [Trait("Category", "Process")]
     public async Task Faults_OfOneDeploymentsModelBackOffThatDeploymentOnlyAndDeletingItClearsThem()
     {
-        // Its answers differ on every run: every replica after the first fails the consistency check.
+        // Its answers differ on every run: every replica after the first fails the consistency check. Only across
+        // processes, though: ONNX Runtime seeds unseeded random operators once per process, so two sessions in one
+        // process draw the same noise. This test's replicas are therefore child processes of real local clouds.
         await using (var noisy = File.OpenRead(Stratus.Testing.RepositoryFiles.Model("nondeterministic.onnx")))
         {
             await _registry.PushAsync("noisy", noisy, "admin");
         }
 
+        var local = _clouds.ToDictionary(c => c.Name, c => new LocalCloudProvider(c, _temp.Folder, TestReplicas.Executable));
+        _local.AddRange(local.Values);
         using var consistency = Checker();
-        var reconciler = Checked(consistency, time: new ManualClock(DateTimeOffset.UtcNow));
+        var reconciler = Checked(consistency, local.ToDictionary(kv => kv.Key, kv => (ICloudProvider)kv.Value), new ManualClock(DateTimeOffset.UtcNow));
         await _store.PutAsync(new Deployment("noisy", "noisy", 1, 2, "cpu-small") { Placement = new() { AllowedClouds = ["cheap"] } });
         await reconciler.ReconcileOnceAsync();
         Assert.NotEmpty(reconciler.Blocks.ActiveFor("noisy"));
@@ -533,7 +634,7 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.True((await ReadyAsync("noisy")).Count <= 1);
 
         // A killed replica of the healthy deployment comes back at once, in the cheapest cloud again.
-        await _providers["cheap"].StopAsync(Assert.Single(await ReadyAsync("risk")).Id);
+        await local["cheap"].StopAsync(Assert.Single(await ReadyAsync("risk")).Id);
         await reconciler.ReconcileOnceAsync();
         Assert.Equal("cheap", Assert.Single(await ReadyAsync("risk")).Cloud);
 
@@ -593,85 +694,5 @@ public sealed class ReconcilerTests : IAsyncLifetime
         Assert.Equal(2, (await ReadyAsync("risk")).Count);
         var note = Assert.Single(await _store.ListConsistencyAsync());
         Assert.Equal(("risk", 1, true, "checked on 4 synthetic probe(s)"), (note.Deployment, note.Version, note.Checked, note.Note));
-    }
-
-    /// <summary>A cloud API that launches a different artifact than it was given (the fault the consistency check is for).</summary>
-    private sealed class SwappingProvider(LocalCloudProvider inner, string artifact, string sha256) : ICloudProvider
-    {
-        public string CloudName => inner.CloudName;
-
-        public Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default) =>
-            inner.LaunchAsync(launch with { ArtifactPath = artifact, Sha256 = sha256 }, cancellationToken);
-
-        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => inner.StopAsync(replicaId, cancellationToken);
-
-        public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
-
-        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => inner.LogsAsync(replicaId, lines, cancellationToken);
-
-        public Task StopAllAsync(CancellationToken cancellationToken = default) => inner.StopAllAsync(cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
-    /// <summary>A cloud whose running replicas the test sets, counting launches (it launches nothing).</summary>
-    private sealed class ScriptedProvider(string name) : ICloudProvider
-    {
-        public IReadOnlyList<ReplicaHandle> Running { get; set; } = [];
-
-        public int Launches { get; private set; }
-
-        public string CloudName => name;
-
-        public Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)
-        {
-            Launches++;
-            throw new ProvisioningException(ProvisioningScope.Cloud, "scripted cloud launches nothing");
-        }
-
-        public List<string> Stopped { get; } = [];
-
-        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default)
-        {
-            Stopped.Add(replicaId);
-            return Task.CompletedTask;
-        }
-
-        public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Running);
-
-        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => Task.FromResult<string?>(null);
-
-        public Task StopAllAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
-    /// <summary>A real local cloud whose launches wait for the test to open a gate (the cloud API boundary, held still).</summary>
-    private sealed class GatedProvider(LocalCloudProvider inner) : ICloudProvider
-    {
-        private int _entered;
-
-        public int Entered => Volatile.Read(ref _entered);
-
-        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public string CloudName => inner.CloudName;
-
-        public async Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _entered);
-            await Open.Task.WaitAsync(cancellationToken);
-            return await inner.LaunchAsync(launch, cancellationToken);
-        }
-
-        public Task StopAsync(string replicaId, CancellationToken cancellationToken = default) => inner.StopAsync(replicaId, cancellationToken);
-
-        public Task<IReadOnlyList<ReplicaHandle>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
-
-        public Task<string?> LogsAsync(string replicaId, int lines, CancellationToken cancellationToken = default) => inner.LogsAsync(replicaId, lines, cancellationToken);
-
-        public Task StopAllAsync(CancellationToken cancellationToken = default) => inner.StopAllAsync(cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -15,19 +15,81 @@ namespace Stratus.ControlPlane.Deployments.Reconciliation;
 /// </summary>
 public static class PlanningInputs
 {
-    /// <summary>What every provider runs now, by replica id.</summary>
-    public static async Task<Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>> ListRunningAsync(IEnumerable<ICloudProvider> providers, CancellationToken cancellationToken)
+    /// <summary>
+    /// What every provider runs now, by replica id, asking them all at once. A cloud whose API does not answer (its
+    /// listing throws a <see cref="ProvisioningException"/> of scope <see cref="ProvisioningScope.Cloud"/>) fails
+    /// nothing: it is named in <see cref="RunningReplicas.Unreachable"/> and its replicas count as gone, as in an outage.
+    /// </summary>
+    public static async Task<RunningReplicas> ListRunningAsync(IEnumerable<ICloudProvider> providers, CancellationToken cancellationToken)
     {
-        var running = new Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(StringComparer.Ordinal);
-        foreach (var provider in providers)
+        var listings = await Task.WhenAll(providers.Select(async provider =>
         {
-            foreach (var handle in await provider.ListAsync(cancellationToken))
+            try
+            {
+                return (Provider: provider, Handles: await provider.ListAsync(cancellationToken), Unreachable: (string?)null);
+            }
+            catch (ProvisioningException e) when (e.Scope == ProvisioningScope.Cloud)
+            {
+                return (Provider: provider, Handles: (IReadOnlyList<ReplicaHandle>)[], Unreachable: e.Message);
+            }
+        }));
+
+        var running = new Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(StringComparer.Ordinal);
+        var unreachable = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (provider, handles, why) in listings)
+        {
+            if (why is not null)
+            {
+                unreachable[provider.CloudName] = why;
+            }
+
+            foreach (var handle in handles)
             {
                 running[handle.ReplicaId] = (provider, handle);
             }
         }
 
-        return running;
+        return new RunningReplicas(running, unreachable);
+    }
+
+    /// <summary>
+    /// Blocks every cloud that could not be asked, for every deployment and with the cloud's backoff, so the planner
+    /// places replacements elsewhere rather than into a cloud it cannot see; returns the blocks.
+    /// </summary>
+    public static IReadOnlyList<Block> BlockUnreachable(RunningReplicas observed, IReadOnlyList<CloudSpec> clouds, BlockList blocks) =>
+        [.. observed.Unreachable
+            .Select(u => (Cloud: clouds.FirstOrDefault(c => c.Name == u.Key), Reason: u.Value))
+            .Where(u => u.Cloud is not null)
+            .Select(u => blocks.Add(ProvisioningScope.Cloud, u.Cloud!, "*", u.Reason))];
+
+    /// <summary>
+    /// Takes the recorded replicas their cloud lists as ended (<see cref="ReplicaHandle.Exited"/>) out of the running
+    /// ones, and backs off in that cloud each deployment that wants them (a fault of what was launched, like a failed
+    /// start), as the pass does before it stops and replaces them. Replicas with no record are left to the orphans.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ExitedReplica> TakeExited(
+        RunningReplicas observed,
+        IReadOnlyDictionary<string, ReplicaRecord> records,
+        IReadOnlyList<CloudSpec> clouds,
+        ICollection<string> deployments,
+        BlockList blocks)
+    {
+        var exited = new Dictionary<string, ExitedReplica>(StringComparer.Ordinal);
+        foreach (var (id, (provider, handle)) in observed.Running.Where(r => r.Value.Handle.Exited is not null && records.ContainsKey(r.Key)).ToList())
+        {
+            var record = records[id];
+            var why = $"replica {id} in {record.Cloud}: {handle.Exited}";
+            var replace = record.State != ReplicaState.Draining && deployments.Contains(record.Deployment);
+            if (replace && clouds.FirstOrDefault(c => c.Name == record.Cloud) is { } cloud)
+            {
+                blocks.Add(ProvisioningScope.Deployment, cloud, record.Shape, why, record.Deployment);
+            }
+
+            observed.Running.Remove(id);
+            exited[id] = new ExitedReplica(provider, why, replace);
+        }
+
+        return exited;
     }
 
     /// <summary>The clouds replicas can be placed in: those with a provider.</summary>
@@ -83,8 +145,21 @@ public static class PlanningInputs
         CancellationToken cancellationToken)
     {
         var records = (await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id, StringComparer.Ordinal);
-        var running = await ListRunningAsync(providers.Values, cancellationToken);
+        var observed = await ListRunningAsync(providers.Values, cancellationToken);
+
+        // As the pass does: a cloud that does not answer is blocked, and replicas that ended count as gone, before the plan is made.
+        blocks ??= new BlockList(TimeProvider.System);
+        BlockUnreachable(observed, clouds, blocks);
+        TakeExited(observed, records, clouds, (await store.ListAsync(cancellationToken)).Select(d => d.Name).ToHashSet(StringComparer.Ordinal), blocks);
         var (version, replicas) = deployment.VersionGroups[0];
-        return For(deployment, version, replicas, Usable(clouds, providers), records, running, blocks?.ActiveFor(deployment.Name) ?? []);
+        return For(deployment, version, replicas, Usable(clouds, providers), records, observed.Running, blocks.ActiveFor(deployment.Name));
     }
 }
+
+/// <summary>What the providers run, by replica id, and the clouds whose API did not answer, each with why.</summary>
+public sealed record RunningReplicas(
+    Dictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> Running,
+    IReadOnlyDictionary<string, string> Unreachable);
+
+/// <summary>A recorded replica its cloud lists as ended: why, and whether its deployment still wants it (it is replaced) or not.</summary>
+public sealed record ExitedReplica(ICloudProvider Provider, string Why, bool Replace);

@@ -26,6 +26,11 @@ namespace Stratus.ControlPlane.Deployments.Reconciliation;
 /// answering what reaches them for the drain period, and only then are stopped, gracefully;</item>
 /// <item>records whose replica no longer runs are dropped and the replica replaced; a replica still starting
 /// (launched by a control plane that then died) counts as there, so it is not launched twice;</item>
+/// <item>a replica its cloud lists as ended (<see cref="ReplicaHandle.Exited"/>: a container that exited) is stopped
+/// there and recorded failed with why until the next pass, its deployment backs off in that cloud, and it is replaced;</item>
+/// <item>a cloud whose API does not answer fails no pass: it is blocked for every deployment with its backoff and its
+/// replicas count as gone (their records go, routes drop them, replacements are placed elsewhere); once it answers,
+/// what it still runs belongs to no record and is stopped;</item>
 /// <item>where replicas go is the <see cref="Planner"/>'s answer for the deployment's spec, given the capacity other
 /// deployments hold, this deployment's current replicas (kept where they are unless moving saves enough), and the
 /// locations blocked after failed launches; a failed launch blocks its location with backoff and the deployment is
@@ -68,7 +73,16 @@ public sealed partial class Reconciler(
     {
         var deployments = (await store.ListAsync(cancellationToken)).ToDictionary(d => d.Name);
         var records = new ConcurrentDictionary<string, ReplicaRecord>((await store.ListReplicasAsync(cancellationToken)).ToDictionary(r => r.Id));
-        var running = new ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(await PlanningInputs.ListRunningAsync(providers.Values, cancellationToken));
+        var observed = await PlanningInputs.ListRunningAsync(providers.Values, cancellationToken);
+        foreach (var block in PlanningInputs.BlockUnreachable(observed, clouds, _blocks))
+        {
+            // Its replicas count as gone for this pass: their records go, routes drop them, replacements go elsewhere.
+            // Should it answer again, what it still runs belongs to no record and is stopped.
+            LogUnreachable(logger, block.Cloud, block.Reason, block.Until);
+        }
+
+        var exited = PlanningInputs.TakeExited(observed, records, clouds, deployments.Keys, _blocks);
+        var running = new ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)>(observed.Running);
 
         var orphans = running.Where(r => !records.ContainsKey(r.Key)).ToList();
         if (orphans.Count > 0 && leases is not null)
@@ -85,10 +99,24 @@ public sealed partial class Reconciler(
             running.TryRemove(id, out _);
         }
 
+        // Replicas that failed in this pass stay visible (failed, with why) until the next one.
+        var failedNow = new HashSet<string>(StringComparer.Ordinal);
         var now = _time.GetUtcNow();
         foreach (var record in records.Values.ToList())
         {
-            if (running.TryGetValue(record.Id, out var live))
+            if (exited.TryGetValue(record.Id, out var ended))
+            {
+                if (await ExitedAsync(record, ended, cancellationToken) is { } failed)
+                {
+                    records[record.Id] = failed;
+                    failedNow.Add(record.Id);
+                }
+                else
+                {
+                    records.TryRemove(record.Id, out _);
+                }
+            }
+            else if (running.TryGetValue(record.Id, out var live))
             {
                 var current = record;
                 if (record.State != ReplicaState.Draining && !deployments.ContainsKey(record.Deployment))
@@ -108,6 +136,7 @@ public sealed partial class Reconciler(
                     {
                         running.TryRemove(record.Id, out _);
                         records[record.Id] = current;
+                        failedNow.Add(record.Id);
                         continue;
                     }
                 }
@@ -154,12 +183,33 @@ public sealed partial class Reconciler(
         await Task.WhenAll(deployments.Values
             .OrderBy(d => _blocks.BacksOff(d.Name))
             .ThenBy(d => d.Name, StringComparer.Ordinal)
-            .Select(deployment => PlaceAsync(deployment, records, running, now, cancellationToken)));
+            .Select(deployment => PlaceAsync(deployment, records, running, failedNow, now, cancellationToken)));
 
         foreach (var gone in records.Values.Select(r => r.Deployment).Distinct().Where(d => !deployments.ContainsKey(d)))
         {
             Statuses.Remove(gone);
         }
+    }
+
+    /// <summary>
+    /// A replica its cloud lists as ended (a container that exited, not coming back by itself) is stopped there, and,
+    /// unless it was on its way out anyway, recorded failed with why (its deployment was backed off in that cloud by
+    /// <see cref="PlanningInputs.TakeExited"/>); the placement then replaces it. Returns the failed record, or null when
+    /// the record is gone.
+    /// </summary>
+    private async Task<ReplicaRecord?> ExitedAsync(ReplicaRecord record, ExitedReplica ended, CancellationToken cancellationToken)
+    {
+        LogStopping(logger, record.Id, ended.Why);
+        await ended.Provider.StopAsync(record.Id, cancellationToken);
+        if (!ended.Replace)
+        {
+            await store.DeleteReplicaAsync(record.Id, cancellationToken);
+            return null;
+        }
+
+        var failed = record with { State = ReplicaState.Failed, Reason = ended.Why, Endpoint = null };
+        await store.PutReplicaAsync(failed, cancellationToken);
+        return failed;
     }
 
     private async Task<ReplicaRecord> DrainAsync(ReplicaRecord record, string why, DateTimeOffset now, CancellationToken cancellationToken)
@@ -176,12 +226,12 @@ public sealed partial class Reconciler(
     /// replicas it no longer wants drained (make before break). An infeasible plan changes nothing that runs; the
     /// deployment's status says why.
     /// </summary>
-    private async Task PlaceAsync(Deployment deployment, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task PlaceAsync(Deployment deployment, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, IReadOnlySet<string> failedNow, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await _planning.WaitAsync(cancellationToken);
         try
         {
-            await PlaceVersionsAsync(deployment, records, running, now, cancellationToken);
+            await PlaceVersionsAsync(deployment, records, running, failedNow, now, cancellationToken);
         }
         finally
         {
@@ -189,9 +239,9 @@ public sealed partial class Reconciler(
         }
     }
 
-    private async Task PlaceVersionsAsync(Deployment deployment, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task PlaceVersionsAsync(Deployment deployment, ConcurrentDictionary<string, ReplicaRecord> records, ConcurrentDictionary<string, (ICloudProvider Provider, ReplicaHandle Handle)> running, IReadOnlySet<string> failedNow, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        foreach (var failed in records.Values.Where(r => r.Deployment == deployment.Name && r.State == ReplicaState.Failed).ToList())
+        foreach (var failed in records.Values.Where(r => r.Deployment == deployment.Name && r.State == ReplicaState.Failed && !failedNow.Contains(r.Id)).ToList())
         {
             await store.DeleteReplicaAsync(failed.Id, cancellationToken);
             records.TryRemove(failed.Id, out _);
@@ -436,6 +486,9 @@ public sealed partial class Reconciler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Draining replica {Replica}: deployment {Deployment} wants {Replicas} placed elsewhere or fewer")]
     private static partial void LogScalingDown(ILogger logger, string replica, string deployment, int replicas);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cloud {Cloud} did not answer: {Reason}; its replicas count as gone and it is blocked until {Until}")]
+    private static partial void LogUnreachable(ILogger logger, string cloud, string reason, DateTimeOffset until);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping replica {Replica}: {Why}")]
     private static partial void LogStopping(ILogger logger, string replica, string why);
