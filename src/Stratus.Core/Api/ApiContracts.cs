@@ -117,3 +117,10 @@ public sealed record SampleView(int Seq, string Sha256, string Source, DateTimeO
 
 /// <summary>Which control-plane server leads, as the server asked sees it (<c>GET /api/v1/leader</c>).</summary>
 public sealed record LeaderStatus(string Server, bool Leading, string? Leader, long Epoch, DateTimeOffset? ExpiresAt);
+
+/// <summary>The headers of <c>GET /api/v1/models/{name}/versions/{version}/artifact</c>.</summary>
+public static class ArtifactHeaders
+{
+    /// <summary>The SHA-256 of the bytes the answer carries, lower-case hex, as the registry recorded it.</summary>
+    public const string Sha256 = "X-Stratus-Sha256";
+}
