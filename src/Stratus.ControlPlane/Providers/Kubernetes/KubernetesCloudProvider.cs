@@ -20,6 +20,9 @@ public sealed partial class KubernetesCloudProvider : ICloudProvider
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Waiting reasons of a container the kubelet will not start until something in the cluster changes.</summary>
+    private static readonly HashSet<string> CannotStart = ["CreateContainerConfigError", "CreateContainerError", "ErrImagePull", "ImagePullBackOff", "InvalidImageName"];
+
     /// <summary>The grace period, and time for the kubelet and the API server to report the pod gone.</summary>
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(ReplicaManifest.GracePeriodSeconds + 20);
 
@@ -327,7 +330,8 @@ public sealed partial class KubernetesCloudProvider : ICloudProvider
     {
         try
         {
-            return KubernetesJson.Deserialize<V1Status>(e.Response.Content ?? string.Empty)?.Message ?? e.Message;
+            using var status = System.Text.Json.JsonDocument.Parse(e.Response.Content ?? string.Empty);
+            return status.RootElement.TryGetProperty("message", out var message) ? message.GetString() ?? e.Message : e.Message;
         }
         catch (System.Text.Json.JsonException)
         {
@@ -368,6 +372,12 @@ public sealed partial class KubernetesCloudProvider : ICloudProvider
             var terminated = container.State?.Terminated is { } now && (prefix == "container" || now.ExitCode != 0)
                 ? now
                 : container.State?.Waiting?.Reason == "CrashLoopBackOff" ? container.LastState?.Terminated : null;
+            if (container.State?.Waiting is { Reason: { } waiting } && CannotStart.Contains(waiting))
+            {
+                // Not coming up without a change to the cluster (a missing Secret, an image it cannot pull).
+                return new PodState(null, new PodFailure(pod, container.Name, $"{prefix} {container.Name} cannot start ({waiting})", container.State.Waiting.Message, false));
+            }
+
             if (terminated is not null)
             {
                 var backoff = container.State?.Waiting?.Reason == "CrashLoopBackOff" ? ", CrashLoopBackOff" : string.Empty;

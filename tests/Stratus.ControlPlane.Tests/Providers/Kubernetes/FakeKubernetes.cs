@@ -66,6 +66,7 @@ internal sealed partial class FakeKubernetes : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("FAKE_K8S_DEBUG") is not null) { builder.Logging.AddSimpleConsole(); }
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         var fake = new FakeKubernetes(app, root);
@@ -248,7 +249,15 @@ internal sealed partial class FakeKubernetes : IAsyncDisposable
                 return;
             }
 
-            await next(context);
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
+            {
+                // A fault of the fake itself: said in full, so the test that met it shows why.
+                await StatusAsync(context, 500, "InternalError", e.ToString());
+            }
         });
 
         _app.MapGet("/apis/apps/v1/namespaces/{ns}/deployments", (HttpContext context, string ns) => ListAsync<V1Deployment, V1DeploymentList>(context, "Deployment", ns, "apps/v1", "DeploymentList"));
@@ -500,7 +509,7 @@ internal sealed partial class FakeKubernetes : IAsyncDisposable
                 else
                 {
                     Remove("Deployment", deployment);
-                    json = KubernetesJson.Serialize(new V1Status { ApiVersion = "v1", Kind = "Status", Status = "Success", Metadata = new V1ListMeta() });
+                    json = JsonSerializer.Serialize(new { kind = "Status", apiVersion = "v1", metadata = new { }, status = "Success", details = new { name, group = "apps", kind = "deployments", uid = deployment.Metadata.Uid } });
                 }
 
                 if (policy != "Orphan")
@@ -659,7 +668,7 @@ internal sealed partial class FakeKubernetes : IAsyncDisposable
     private static T Clone<T>(T item) => KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(item));
 
     private static Task StatusAsync(HttpContext context, int code, string reason, string message) =>
-        WriteJsonAsync(context, code, KubernetesJson.Serialize(new V1Status { ApiVersion = "v1", Kind = "Status", Metadata = new V1ListMeta(), Status = "Failure", Message = message, Reason = reason, Code = code }));
+        WriteJsonAsync(context, code, JsonSerializer.Serialize(new { kind = "Status", apiVersion = "v1", metadata = new { }, status = "Failure", message, reason, code }));
 
     private static async Task WriteJsonAsync(HttpContext context, int code, string json)
     {
