@@ -51,10 +51,20 @@ public sealed partial class KubernetesCloudProvider : ICloudProvider
 
     public string CloudName => _cloud.Name;
 
+    /// <summary>The context <see cref="KubernetesCloudSettings.InCluster"/> is the pod's own ServiceAccount; any other, a kubeconfig's.</summary>
     private static KubernetesClientConfiguration Configuration(CloudSpec cloud)
     {
-        var settings = (KubernetesCloudSettings)cloud.Settings!;
-        return KubernetesClientConfiguration.BuildConfigFromConfigFile(settings.Kubeconfig, settings.Context);
+        var settings = cloud.Settings as KubernetesCloudSettings ?? throw new ArgumentException($"cloud {cloud.Name} has no kubernetes settings", nameof(cloud));
+        try
+        {
+            return settings.Kubeconfig is null && settings.Context == KubernetesCloudSettings.InCluster
+                ? KubernetesClientConfiguration.InClusterConfig()
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile(settings.Kubeconfig, settings.Context);
+        }
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException)
+        {
+            throw new InvalidOperationException($"cloud {cloud.Name}: cannot use Kubernetes context '{settings.Context}' of {settings.Kubeconfig ?? "the default kubeconfig"}: {e.Message}", e);
+        }
     }
 
     public async Task<ReplicaHandle> LaunchAsync(ReplicaLaunch launch, CancellationToken cancellationToken = default)

@@ -250,7 +250,9 @@ internal sealed partial class KubernetesSchema
 
                     if (template.TryGetProperty("spec", out var pod))
                     {
-                        PodSpec(pod, "$.spec.template.spec", problems);
+                        // A StatefulSet's claim templates are volumes of its pods too.
+                        var claims = spec.TryGetProperty("volumeClaimTemplates", out var templates) ? templates.EnumerateArray().Select(t => t.GetProperty("metadata").GetProperty("name").GetString()!).ToList() : [];
+                        PodSpec(pod, "$.spec.template.spec", claims, problems);
                         Require(!pod.TryGetProperty("restartPolicy", out var restart) || restart.GetString() == "Always", "$.spec.template.spec.restartPolicy", "Unsupported value: only \"Always\" for a Deployment or StatefulSet", problems);
                     }
                     else
@@ -304,7 +306,7 @@ internal sealed partial class KubernetesSchema
             Require(matchLabels.All(s => labels.TryGetValue(s.Key, out var value) && value == s.Value), "$.spec.template.metadata.labels", "`selector` does not match template `labels`", problems);
         }
 
-        private static void PodSpec(JsonElement pod, string path, List<SchemaProblem> problems)
+        private static void PodSpec(JsonElement pod, string path, List<string> claims, List<SchemaProblem> problems)
         {
             var volumes = pod.TryGetProperty("volumes", out var v) ? v.EnumerateArray().Select(x => x.GetProperty("name").GetString()!).ToList() : [];
             Require(volumes.Distinct().Count() == volumes.Count, $"{path}.volumes", "Duplicate value: volume names must be unique", problems);
@@ -312,6 +314,8 @@ internal sealed partial class KubernetesSchema
             {
                 Require(KubernetesNames.IsLabel(volume), $"{path}.volumes", $"'{volume}' is not a DNS-1123 label", problems);
             }
+
+            volumes.AddRange(claims);
 
             var containers = pod.TryGetProperty("containers", out var c) ? c.EnumerateArray().ToList() : [];
             Require(containers.Count > 0, $"{path}.containers", "Required value: a pod needs at least one container", problems);
