@@ -39,6 +39,7 @@ public sealed partial class KubernetesCloudProvider : ICloudProvider
     {
     }
 
+    /// <summary>A provider over a client made elsewhere; the provider disposes of it with itself.</summary>
     public KubernetesCloudProvider(CloudSpec cloud, string clusterId, IKubernetes client, ILogger? logger = null)
     {
         _cloud = cloud;
@@ -139,10 +140,6 @@ public sealed partial class KubernetesCloudProvider : ICloudProvider
                 ReadyTimeout,
                 CloudName,
                 cancellationToken);
-        }
-        catch (ProvisioningException)
-        {
-            throw;
         }
         catch (OperationCanceledException)
         {

@@ -45,9 +45,6 @@ internal sealed partial class PodInformer : IAsyncDisposable
     /// <summary>The last list or watch request could not reach the API server (cleared by the next one that does).</summary>
     public bool Unreachable { get; private set; }
 
-    /// <summary>How many times the cache was rebuilt from a full list (the first one included).</summary>
-    public int Lists { get; private set; }
-
     /// <summary>Starts the loop once; waits for the first list (<see cref="ProvisioningException"/> of scope Cloud if it cannot be made).</summary>
     public async Task SyncedAsync(string cloud, CancellationToken cancellationToken)
     {
@@ -130,7 +127,6 @@ internal sealed partial class PodInformer : IAsyncDisposable
                     var list = await _client.CoreV1.ListNamespacedPodAsync(_namespace, labelSelector: _selector, cancellationToken: stopping);
                     Replace(list.Items);
                     version = list.Metadata.ResourceVersion;
-                    Lists++;
                     Reached();
                     _synced.TrySetResult();
                 }
