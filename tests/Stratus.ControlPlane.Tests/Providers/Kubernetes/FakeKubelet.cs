@@ -28,6 +28,7 @@ internal sealed partial class FakeKubelet : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PodRun> _pods = new();
     private readonly HttpClient _probes = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(1) };
     private int _hosts;
+    private volatile bool _disposed;
 
     public FakeKubelet(FakeKubernetes api, string root)
     {
@@ -43,6 +44,12 @@ internal sealed partial class FakeKubelet : IAsyncDisposable
 
     public void Run(V1Pod pod)
     {
+        if (_disposed)
+        {
+            // The node is going away: the replacement pods its Deployments would get never run.
+            return;
+        }
+
         var run = new PodRun(pod, Path.Combine(_root, pod.Metadata.Name), $"{_network}{Interlocked.Increment(ref _hosts)}");
         _pods[pod.Metadata.Name] = run;
         run.Task = Task.Run(() => RunAsync(run));
@@ -420,6 +427,7 @@ internal sealed partial class FakeKubelet : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         foreach (var run in _pods.Values)
         {
             run.Grace = TimeSpan.FromSeconds(2);
