@@ -231,5 +231,28 @@ public sealed class KubernetesCloudProviderTests(RegistryFixture registry) : Clo
         Assert.Equal(Normalized(expected), Normalized(created));
     }
 
+    [Fact]
+    public async Task Launch_SpotGpuReplica_AsksForTheGpuAndSpotNodes_AndServes()
+    {
+        var cloud = Cloud(1) with
+        {
+            Capacity = new Dictionary<string, int> { ["cpu-small"] = 1, ["gpu-small"] = 1 },
+            Prices = new Dictionary<string, ShapePrice> { ["cpu-small"] = new(0.1m, 0.03m), ["gpu-small"] = new(1.2m, 0.4m) },
+        };
+        var provider = new KubernetesCloudProvider(cloud, "stratus-test");
+        _providers.Add(provider);
+
+        var handle = await provider.LaunchAsync(Launch("g1", shape: "gpu-small") with { Spot = true });
+
+        Assert.True(handle.IsReady);
+        Assert.Equal("gpu-small", Assert.Single(await provider.ListAsync()).Shape);
+        var sent = k8s.KubernetesJson.Deserialize<k8s.Models.V1Deployment>(_cluster.Bodies.Single(b => b.Method == "POST").Body);
+        var pod = sent.Spec.Template.Spec;
+        Assert.Equal("1", pod.Containers[0].Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal("spot", pod.NodeSelector["stratus.io/capacity"]);
+        Assert.Equal("stratus.io/capacity", Assert.Single(pod.Tolerations).Key);
+        Assert.Equal("true", sent.Metadata.Labels[ReplicaManifest.SpotLabel]);
+    }
+
     private static string Normalized(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);
 }
