@@ -90,6 +90,62 @@ public sealed class StratusClient : IRouteSource, ILoadReportSink, IRequestSampl
     public Task<ModelVersion> GetModelVersionAsync(string name, int version, CancellationToken cancellationToken = default) =>
         SendAsync<ModelVersion>(HttpMethod.Get, $"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken);
 
+    /// <summary>
+    /// Downloads a model version's file to <paramref name="path"/>, hashing it as it streams, and keeps it only when its
+    /// SHA-256 is the one the registry sent with it and, where given, <paramref name="expectedSha256"/>: the bytes go to
+    /// a temporary file beside the target, renamed over it once checked, so a failed or damaged download leaves no file
+    /// (an <see cref="InvalidDataException"/> saying both digests). Returns the SHA-256.
+    /// </summary>
+    public async Task<string> PullModelAsync(string name, int version, string path, string? expectedSha256 = null, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.GetAsync($"models/{Escape(name)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/artifact", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(response, cancellationToken);
+        }
+
+        var announced = response.Headers.TryGetValues(ArtifactHeaders.Sha256, out var values) ? values.FirstOrDefault() : null;
+        var temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.part");
+        try
+        {
+            string actual;
+            await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+            {
+                var buffer = new byte[81920];
+                int read;
+                while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+
+                actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+
+            if (announced is null)
+            {
+                throw new InvalidDataException($"model {name} version {version}: the server sent no {ArtifactHeaders.Sha256} header, so the download cannot be verified");
+            }
+
+            foreach (var (expected, whose) in new[] { (announced, "the registry's"), (expectedSha256, "the expected") })
+            {
+                if (expected is not null && !string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidDataException($"model {name} version {version}: downloaded SHA-256 {actual} differs from {whose} {expected.ToLowerInvariant()}; nothing was written");
+                }
+            }
+
+            File.Move(temporary, path, overwrite: true);
+            return actual;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
     /// <summary>Creates or updates a deployment; a null version means the model's latest.</summary>
     public Task<Deployment> DeployAsync(string name, string model, int? version, int replicas, string? shape = null, PlacementConstraints? placement = null, bool isPublic = false, CancellationToken cancellationToken = default) =>
         ApplyAsync(name, SpecJson(model, version, replicas, shape, placement, isPublic), cancellationToken);

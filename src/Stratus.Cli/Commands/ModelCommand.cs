@@ -7,7 +7,7 @@ using Stratus.Core.Models;
 
 namespace Stratus.Cli.Commands;
 
-/// <summary><c>stratus model push/list/show</c>.</summary>
+/// <summary><c>stratus model push/pull/list/show</c>.</summary>
 internal sealed class ModelCommand : Command
 {
     public ModelCommand(IInteraction interaction, GlobalOptions global)
@@ -49,6 +49,33 @@ internal sealed class ModelCommand : Command
             return ExitCodes.Success;
         }, cancellationToken));
         Subcommands.Add(new Command("sample", "Sample requests of a model version: the probe set of the consistency check.") { addSamples, listSamples });
+
+        var pulled = new Argument<string>("name") { Description = "Model name." };
+        var pullVersion = new Option<int>("--version") { Description = "The version to fetch.", Required = true };
+        var output = new Option<FileInfo>("--out") { Description = "Where to write the .onnx file (replaced only once the download is verified).", Required = true };
+        var expected = new Option<string>("--sha256") { Description = "Refuse the download unless its SHA-256 is this one (lower-case hex), besides the registry's own." };
+        var pull = new Command("pull", "Download a model version, verified by SHA-256; a mismatch fails and leaves no file.") { pulled, pullVersion, output, expected };
+        pull.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
+        {
+            var target = parse.GetValue(output)!;
+            try
+            {
+                var sha256 = await session.Client.PullModelAsync(parse.GetValue(pulled)!, parse.GetValue(pullVersion), target.FullName, parse.GetValue(expected), cancellationToken);
+                session.Render(new PulledModel(parse.GetValue(pulled)!, parse.GetValue(pullVersion), target.FullName, sha256), p => session.Console.WriteLine($"{p.Name} version {p.Version}  sha256 {p.Sha256}  -> {p.Path}"));
+                return ExitCodes.Success;
+            }
+            catch (InvalidDataException e)
+            {
+                interaction.Error(e.Message);
+                return ExitCodes.Failure;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                interaction.Error($"cannot write {target.FullName}: {e.Message}");
+                return ExitCodes.Failure;
+            }
+        }, cancellationToken));
+        Subcommands.Add(pull);
 
         var list = new Command("list", "Every model version in the registry.");
         list.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
@@ -190,6 +217,9 @@ internal sealed class ModelCommand : Command
         < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):0.0} MiB",
         _ => $"{bytes / (1024.0 * 1024 * 1024):0.00} GiB",
     };
+
+    /// <summary>What <c>model pull</c> wrote, for <c>--output json</c>.</summary>
+    private sealed record PulledModel(string Name, int Version, string Path, string Sha256);
 
     /// <summary>Reports on the sending thread, in order (Progress&lt;T&gt; would post, possibly out of order).</summary>
     private sealed class InlineProgress(Action<long> report) : IProgress<long>

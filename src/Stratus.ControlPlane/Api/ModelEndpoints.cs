@@ -93,6 +93,21 @@ internal static class ModelEndpoints
             .Describe("One model version with its signature")
             .Produces<ModelVersion>();
 
+        api.MapGet("/models/{name}/versions/{version:int}/artifact", async (HttpContext context, string name, int version) =>
+        {
+            if (await services.Models.GetAsync(name, version, context.RequestAborted) is not { } found)
+            {
+                return NoSuchVersion(name, version);
+            }
+
+            // The digest travels with the bytes, so the fetcher checks what it got against what the registry holds.
+            context.Response.Headers[ArtifactHeaders.Sha256] = found.Sha256;
+            var stream = await services.Models.OpenAsync(found, context.RequestAborted);
+            return Results.Stream(stream, "application/octet-stream", $"{found.Name}-{found.Version}.onnx");
+        })
+            .Describe("A model version's .onnx file", "The bytes as stored, with their SHA-256 (lower-case hex) in the X-Stratus-Sha256 header; a cloud's init container fetches its copy here and checks it before a replica loads it.")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream");
+
         return api;
     }
 

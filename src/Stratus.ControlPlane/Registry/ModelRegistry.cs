@@ -110,6 +110,9 @@ public sealed class ModelRegistry(IModelVersionStore versions, IBlobStore blobs)
 
     /// <summary>A local file holding the version's model (providers copy it; ONNX Runtime loads it).</summary>
     public Task<string> LocalPathAsync(ModelVersion version, CancellationToken cancellationToken = default) => blobs.LocalPathAsync(version.Sha256, cancellationToken);
+
+    /// <summary>The version's bytes as stored (what a cloud fetches its copy from).</summary>
+    public Task<Stream> OpenAsync(ModelVersion version, CancellationToken cancellationToken = default) => blobs.OpenReadAsync(version.Sha256, cancellationToken);
 }
 
 /// <summary>

@@ -120,3 +120,10 @@ public sealed record LeaderStatus(string Server, bool Leading, string? Leader, l
 
 /// <summary>The last lines a replica wrote (stdout and stderr), as its cloud keeps them, oldest first.</summary>
 public sealed record ReplicaLogs(string Replica, string Cloud, IReadOnlyList<string> Lines);
+
+/// <summary>The headers of <c>GET /api/v1/models/{name}/versions/{version}/artifact</c>.</summary>
+public static class ArtifactHeaders
+{
+    /// <summary>The SHA-256 of the bytes the answer carries, lower-case hex, as the registry recorded it.</summary>
+    public const string Sha256 = "X-Stratus-Sha256";
+}

@@ -7,7 +7,7 @@ namespace Stratus.ControlPlane.Providers.Kubernetes;
 /// replicas run in.
 /// </summary>
 /// <param name="Kubeconfig">The kubeconfig file; null for <c>$KUBECONFIG</c> or <c>~/.kube/config</c>.</param>
-/// <param name="Context">The context of that file to use.</param>
+/// <param name="Context">The context of that file to use; <see cref="InCluster"/> (with no kubeconfig) for the cluster the control plane runs in, through its pod's ServiceAccount.</param>
 /// <param name="Namespace">Where the replicas' Deployments and Pods are made.</param>
 /// <param name="Image">The replica image the cluster pulls (it must be in a registry the cluster reaches).</param>
 /// <param name="ArtifactUrl">Where the init container fetches models from: the control plane's address as the cluster's pods reach it.</param>
@@ -22,7 +22,11 @@ public sealed record KubernetesCloudSettings(
     Uri ArtifactUrl,
     string ArtifactTokenSecret,
     string GpuResource,
-    KubernetesSpotSettings Spot) : CloudProviderSettings;
+    KubernetesSpotSettings Spot) : CloudProviderSettings
+{
+    /// <summary>The context name that means "this pod's own cluster and ServiceAccount" rather than a kubeconfig's context.</summary>
+    public const string InCluster = "in-cluster";
+}
 
 /// <summary>The node selector and tolerations that put a spot replica on spot (preemptible) nodes.</summary>
 public sealed record KubernetesSpotSettings(IReadOnlyDictionary<string, string> NodeSelector, IReadOnlyList<KubernetesToleration> Tolerations);
