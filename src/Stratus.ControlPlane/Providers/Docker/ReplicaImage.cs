@@ -225,6 +225,11 @@ public static partial class ReplicaImage
     /// <summary>Adds what <c>ldd</c> says each x86-64 ELF file needs, at the path it resolved, until nothing new is found.</summary>
     private static async Task AddNativeDependenciesAsync(SortedDictionary<string, string> files, CancellationToken cancellationToken)
     {
+        foreach (var library in OpenSslLibraries())
+        {
+            files.TryAdd(library.TrimStart('/'), library);
+        }
+
         var pending = new Queue<string>(files.Values.Where(IsElf));
         var seen = new HashSet<string>(pending, StringComparer.Ordinal);
         while (pending.TryDequeue(out var elf))
@@ -238,6 +243,21 @@ public static partial class ReplicaImage
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// libssl and libcrypto, which .NET's cryptography (the replica's SHA-256 check) opens at run time, so no ELF file
+    /// names them: the ones this process has loaded, after hashing once to be sure it has.
+    /// </summary>
+    private static IReadOnlyList<string> OpenSslLibraries()
+    {
+        SHA256.HashData("stratus"u8);
+        return File.Exists("/proc/self/maps")
+            ? [.. File.ReadLines("/proc/self/maps")
+                .Select(line => line.IndexOf('/', StringComparison.Ordinal) is var at and >= 0 ? line[at..] : string.Empty)
+                .Where(path => Path.GetFileName(path).StartsWith("libssl.so", StringComparison.Ordinal) || Path.GetFileName(path).StartsWith("libcrypto.so", StringComparison.Ordinal))
+                .Distinct(StringComparer.Ordinal)]
+            : [];
     }
 
     private static async Task<IReadOnlyList<string>> LddAsync(string elf, CancellationToken cancellationToken)
