@@ -135,6 +135,19 @@ public sealed class DockerCloudProviderTests(DockerEngine engine) : CloudProvide
     }
 
     [Fact]
+    public async Task Launch_DefaultImageTheEngineLacks_IsBuiltFromTheRunningProgramAndLoaded()
+    {
+        // Removed as on a fresh engine; the tests in this collection run one at a time, so no container uses it now.
+        await engine.Client.Images.DeleteImageAsync(ReplicaImage.DefaultTag, new ImageDeleteParameters());
+        var provider = CreateDocker(2);
+
+        var handle = await provider.LaunchAsync(Launch("r1"));
+
+        Assert.True(handle.IsReady);
+        Assert.Equal(engine.Image.ImageId, (await engine.Client.Images.InspectImageAsync(ReplicaImage.DefaultTag)).ID);
+    }
+
+    [Fact]
     public async Task Launch_NamedImageTheEngineLacks_FailsForTheCloudNamingIt()
     {
         var provider = CreateDocker(2, image: "stratus-replica:no-such-build");
