@@ -37,7 +37,7 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
     private const int ArtifactMismatchExit = 7;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
-    private static readonly ConcurrentDictionary<string, SemaphoreSlim> ImageGates = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, SemaphoreSlim> EngineGates = new(StringComparer.Ordinal);
     private static readonly HttpClient Probe = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), PooledConnectionLifetime = TimeSpan.FromSeconds(10) }) { Timeout = TimeSpan.FromSeconds(2) };
 
     private readonly CloudSpec _cloud;
@@ -97,8 +97,19 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
                 warmUp = await EngineAsync(() => EnsureVolumeAsync(Sanitize($"stratus-{_clusterId}-warmup-{Convert.ToHexStringLower(SHA256.HashData(requests))}"), "warmup.json", () => new MemoryStream(requests, writable: false), image, cancellationToken));
             }
 
-            port = await EngineAsync(() => PickPortAsync(cancellationToken));
-            id = await EngineAsync(() => CreateAsync(launch, image, model, warmUp, port, cancellationToken));
+            // Every cloud of this process on the same engine picks ports from the same set: one at a time, until the
+            // container that holds the port (by its label) exists.
+            var ports = GateOf("ports");
+            await ports.WaitAsync(cancellationToken);
+            try
+            {
+                port = await EngineAsync(() => PickPortAsync(cancellationToken));
+                id = await EngineAsync(() => CreateAsync(launch, image, model, warmUp, port, cancellationToken));
+            }
+            finally
+            {
+                ports.Release();
+            }
         }
         finally
         {
@@ -290,7 +301,7 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
             throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName}: the docker engine at {_settings.Endpoint} has no image '{Image}' (clouds.yaml docker.image); load it there first (stratus image build --tag {Image} --load {_settings.Endpoint})");
         }
 
-        var gate = ImageGates.GetOrAdd(_settings.Endpoint.ToString(), _ => new SemaphoreSlim(1, 1));
+        var gate = GateOf("image");
         await gate.WaitAsync(cancellationToken);
         try
         {
@@ -316,6 +327,9 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
 
         return Image;
     }
+
+    /// <summary>One gate per engine and purpose, shared by every provider of this process over that engine.</summary>
+    private SemaphoreSlim GateOf(string purpose) => EngineGates.GetOrAdd($"{purpose} {_settings.Endpoint}", _ => new SemaphoreSlim(1, 1));
 
     private async Task<bool> HasImageAsync(string image, CancellationToken cancellationToken)
     {
@@ -487,7 +501,7 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         try
         {
             var deadline = DateTime.UtcNow + ReadyTimeout;
-            while (!await IsReadyAsync(endpoint, cancellationToken))
+            while (true)
             {
                 if (exited.IsCompleted)
                 {
@@ -503,6 +517,13 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
                     }
 
                     throw new ProvisioningException(ProvisioningScope.Deployment, $"replica {launch.ReplicaId} exited with code {code}: {tail.ReplaceLineEndings(" | ")}");
+                }
+
+                // Ready only while its container still runs: an answer from a container that has just exited (it could
+                // not bind its port) came from whoever holds that port.
+                if (await IsReadyAsync(endpoint, cancellationToken) && !exited.IsCompleted)
+                {
+                    break;
                 }
 
                 if (DateTime.UtcNow > deadline)
