@@ -100,6 +100,13 @@ public sealed class DockerEngine : IAsyncLifetime
 
         if (_folder is not null)
         {
+            // The daemon leaves its network namespace mounted under the exec root (and, if killed, overlay mounts).
+            foreach (var mount in File.ReadLines("/proc/mounts").Select(line => line.Split(' ')[1]).Where(m => m.StartsWith(_folder + "/", StringComparison.Ordinal)).OrderDescending())
+            {
+                using var umount = Process.Start("umount", ["-l", mount]);
+                await umount.WaitForExitAsync();
+            }
+
             try
             {
                 Directory.Delete(_folder, recursive: true);
