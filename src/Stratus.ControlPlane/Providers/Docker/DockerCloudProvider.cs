@@ -80,6 +80,11 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         // The capacity check and the container's creation happen one launch at a time per provider: a created
         // container is counted by the next launch (and by any other control plane over this engine). Starting it and
         // waiting for it to be ready are not serialised, so a slow replica never holds up the next launch.
+        if (!File.Exists(launch.ArtifactPath))
+        {
+            throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName}: the artifact of {launch.ModelName} version {launch.ModelVersion} is not at {launch.ArtifactPath}");
+        }
+
         string id;
         int port;
         await _launchGate.WaitAsync(cancellationToken);
@@ -122,7 +127,15 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         }
         catch (Exception e) when (e is ProvisioningException or OperationCanceledException)
         {
-            await EngineAsync(() => RemoveAsync(id, CancellationToken.None));
+            try
+            {
+                await EngineAsync(() => RemoveAsync(id, CancellationToken.None));
+            }
+            catch (ProvisioningException)
+            {
+                // The engine is away: the container is left to the next listing, which the reconciler acts on.
+            }
+
             throw;
         }
     }
@@ -158,7 +171,7 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
                 case "exited" or "dead":
                     // The engine restarts a failed replica itself (state "restarting") until its limit: one that is
                     // exited stays exited. The reconciler records why and replaces it.
-                    return new ReplicaHandle(replica, CloudName, shape, null) { Exited = await ExitReasonAsync(container.ID, cancellationToken) };
+                    return await ExitReasonAsync(container.ID, cancellationToken) is { } reason ? new ReplicaHandle(replica, CloudName, shape, null) { Exited = reason } : null;
                 case "created" when container.Created.ToUniversalTime() < DateTime.UtcNow - ReadyTimeout:
                     // Created by a launch that never started it (its control plane died in between): nobody owns it.
                     await RemoveAsync(container.ID, cancellationToken);
@@ -276,9 +289,19 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         }
     }
 
-    private async Task<string> ExitReasonAsync(string id, CancellationToken cancellationToken)
+    /// <summary>Why an exited container ended; null when it was removed in the meantime (stopped while we looked).</summary>
+    private async Task<string?> ExitReasonAsync(string id, CancellationToken cancellationToken)
     {
-        var state = (await _client.Containers.InspectContainerAsync(id, cancellationToken)).State;
+        State? state;
+        try
+        {
+            state = (await _client.Containers.InspectContainerAsync(id, cancellationToken)).State;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+
         return state is null ? "container exited"
             : state.OOMKilled
             ? $"container exited with code {state.ExitCode} (killed for exceeding its memory limit)"
@@ -512,7 +535,7 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
                     if (code == ArtifactMismatchExit)
                     {
                         await EngineAsync(() => RemoveAsync(id, CancellationToken.None));
-                        await EngineAsync(() => _client.Volumes.RemoveAsync(ModelVolumeOf(launch.Sha256), force: true, CancellationToken.None));
+                        await EngineAsync(() => RemoveVolumeAsync(ModelVolumeOf(launch.Sha256)));
                         throw new ProvisioningException(ProvisioningScope.Cloud, $"the copy of {launch.ModelName} version {launch.ModelVersion} in cloud {CloudName} failed its SHA-256 check in replica {launch.ReplicaId}; its volume was removed: {tail.ReplaceLineEndings(" | ")}");
                     }
 
@@ -565,6 +588,18 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         return string.Join('\n', text.ToString().Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(lines));
     }
 
+    private async Task RemoveVolumeAsync(string volume)
+    {
+        try
+        {
+            await _client.Volumes.RemoveAsync(volume, force: true, CancellationToken.None);
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // Gone already, or another replica still has it mounted: the next failed check removes it.
+        }
+    }
+
     private async Task RemoveAsync(string container, CancellationToken cancellationToken)
     {
         try
@@ -581,16 +616,21 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         }
     }
 
-    /// <summary>Runs an engine call; an engine that cannot be reached (or answers with a server error) means the cloud is down.</summary>
+    /// <summary>Runs an engine call; an engine that cannot be reached, or refuses the call, is the cloud's fault (scope Cloud).</summary>
     private async Task<T> EngineAsync<T>(Func<Task<T>> call)
     {
         try
         {
             return await call();
         }
+        catch (DockerApiException e)
+        {
+            // What the callers expect (no such container, no such volume) is handled inside; anything else the engine
+            // refuses or fails is the cloud's.
+            throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName}: the docker engine at {_settings.Endpoint} refused a request ({(int)e.StatusCode}): {e.ResponseBody?.Trim()}", e);
+        }
         catch (Exception e) when (e is HttpRequestException or SocketException or IOException or TimeoutException
-            || (e is TaskCanceledException && e.InnerException is TimeoutException)
-            || e is DockerApiException { StatusCode: >= HttpStatusCode.InternalServerError })
+            || (e is TaskCanceledException && e.InnerException is TimeoutException))
         {
             throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName}: the docker engine at {_settings.Endpoint} did not answer: {e.Message}", e);
         }
