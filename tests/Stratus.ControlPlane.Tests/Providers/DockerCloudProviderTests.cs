@@ -30,9 +30,9 @@ public sealed class DockerCloudProviderTests(DockerEngine engine) : CloudProvide
         Shapes = new Dictionary<string, ShapeResources> { ["cpu-small"] = new(0.5, 384) },
     };
 
-    private DockerCloudProvider CreateDocker(int smallCapacity, string? cluster = null, string? image = null, Uri? endpoint = null)
+    private DockerCloudProvider CreateDocker(int smallCapacity, string? cluster = null, string? image = null, Uri? endpoint = null, ShapeResources? small = null)
     {
-        var cloud = Cloud(smallCapacity);
+        var cloud = small is null ? Cloud(smallCapacity) : Cloud(smallCapacity) with { Shapes = new Dictionary<string, ShapeResources> { ["cpu-small"] = small } };
         var settings = new DockerCloudSettings(endpoint ?? engine.Endpoint, null, image, "127.0.0.1");
         var provider = new DockerCloudProvider(cloud with { Settings = settings }, settings, cluster ?? _cluster, _data);
         _providers.Add(provider);
@@ -132,6 +132,18 @@ public sealed class DockerCloudProviderTests(DockerEngine engine) : CloudProvide
         Assert.Contains("replica r1 exited with code 3", error.Message, StringComparison.Ordinal);
         Assert.Empty(await provider.ListAsync());
         await Assert.ThrowsAsync<Docker.DotNet.DockerContainerNotFoundException>(() => engine.Client.Containers.InspectContainerAsync(provider.ContainerNameOf("r1")));
+    }
+
+    [Fact]
+    public async Task Launch_ShapeTooSmallForTheReplica_FailsSayingTheEngineKilledItForItsMemory()
+    {
+        var provider = CreateDocker(2, small: new ShapeResources(0.5, 16));
+
+        var error = await Assert.ThrowsAsync<ProvisioningException>(() => provider.LaunchAsync(Launch("r1")));
+
+        Assert.Equal(ProvisioningScope.Deployment, error.Scope);
+        Assert.Contains("replica r1 exited with code 137 (killed for exceeding its memory limit)", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await provider.ListAsync());
     }
 
     [Fact]

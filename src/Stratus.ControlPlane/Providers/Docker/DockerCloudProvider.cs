@@ -171,7 +171,7 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
                 case "exited" or "dead":
                     // The engine restarts a failed replica itself (state "restarting") until its limit: one that is
                     // exited stays exited. The reconciler records why and replaces it.
-                    return await ExitReasonAsync(container.ID, cancellationToken) is { } reason ? new ReplicaHandle(replica, CloudName, shape, null) { Exited = reason } : null;
+                    return await ExitReasonAsync(container.ID, cancellationToken) is { } reason ? new ReplicaHandle(replica, CloudName, shape, null) { Exited = "container " + reason } : null;
                 case "created" when container.Created.ToUniversalTime() < DateTime.UtcNow - ReadyTimeout:
                     // Created by a launch that never started it (its control plane died in between): nobody owns it.
                     await RemoveAsync(container.ID, cancellationToken);
@@ -289,7 +289,10 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         }
     }
 
-    /// <summary>Why an exited container ended; null when it was removed in the meantime (stopped while we looked).</summary>
+    /// <summary>
+    /// Why an exited container ended ("exited with code 137 (killed for exceeding its memory limit)"); null when it was
+    /// removed in the meantime (stopped while we looked).
+    /// </summary>
     private async Task<string?> ExitReasonAsync(string id, CancellationToken cancellationToken)
     {
         State? state;
@@ -302,10 +305,10 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
             return null;
         }
 
-        return state is null ? "container exited"
+        return state is null ? "exited"
             : state.OOMKilled
-            ? $"container exited with code {state.ExitCode} (killed for exceeding its memory limit)"
-            : $"container exited with code {state.ExitCode}";
+            ? $"exited with code {state.ExitCode} (killed for exceeding its memory limit)"
+            : $"exited with code {state.ExitCode}";
     }
 
     /// <summary>
@@ -539,7 +542,8 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
                         throw new ProvisioningException(ProvisioningScope.Cloud, $"the copy of {launch.ModelName} version {launch.ModelVersion} in cloud {CloudName} failed its SHA-256 check in replica {launch.ReplicaId}; its volume was removed: {tail.ReplaceLineEndings(" | ")}");
                     }
 
-                    throw new ProvisioningException(ProvisioningScope.Deployment, $"replica {launch.ReplicaId} exited with code {code}: {tail.ReplaceLineEndings(" | ")}");
+                    var reason = await EngineAsync(() => ExitReasonAsync(id, CancellationToken.None)) ?? $"exited with code {code}";
+                    throw new ProvisioningException(ProvisioningScope.Deployment, $"replica {launch.ReplicaId} {reason}: {tail.ReplaceLineEndings(" | ")}");
                 }
 
                 // Ready only while its container still runs: an answer from a container that has just exited (it could
