@@ -120,6 +120,24 @@ public sealed class DockerCloudProviderTests(DockerEngine engine) : CloudProvide
     }
 
     [Fact]
+    public async Task Replica_ThatCrashesAfterItWasReady_IsRestartedByTheEngineAndServesAgainWhereItWas()
+    {
+        var provider = CreateDocker(2);
+        var handle = await provider.LaunchAsync(Launch("r1"));
+        var name = provider.ContainerNameOf("r1");
+
+        // A crash, not a stop: the process dies under the engine (the engine is on this machine, and the tests run as root).
+        using (var process = System.Diagnostics.Process.GetProcessById((int)(await engine.Client.Containers.InspectContainerAsync(name)).State!.Pid))
+        {
+            process.Kill();
+        }
+
+        await Eventually.HoldsAsync(async () => (await engine.Client.Containers.InspectContainerAsync(name)).RestartCount == 1, "the engine restarts the crashed replica");
+        var again = await Eventually.ValueAsync(async () => (await provider.ListAsync()).SingleOrDefault(r => r.IsReady), "the restarted replica is ready again");
+        Assert.Equal(("r1", handle.Endpoint), (again.ReplicaId, again.Endpoint));
+    }
+
+    [Fact]
     public async Task Launch_ReplicaThatFailsToLoadItsModel_IsTheDeploymentsFaultWithItsExitCodeAndLog()
     {
         var provider = CreateDocker(2);

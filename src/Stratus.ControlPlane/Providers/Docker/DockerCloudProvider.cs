@@ -508,7 +508,9 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
                 NanoCPUs = (long)(resources.Cpu * 1_000_000_000),
                 Memory = memory,
                 MemorySwap = memory,
-                RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.OnFailure, MaximumRetryCount = RestartLimit },
+                // No restarts until it has been ready once (StartAsync sets on-failure then): a replica that fails its
+                // launch stays exited, with its exit code, and the launch reports that.
+                RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.No },
                 NetworkMode = "host",
                 ReadonlyRootfs = true,
                 Tmpfs = new Dictionary<string, string> { ["/tmp"] = "rw,nosuid,nodev,size=64m" },
@@ -569,6 +571,10 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
             await exited.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
+        await EngineAsync(() => _client.Containers.UpdateContainerAsync(id, new ContainerUpdateParameters
+        {
+            RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.OnFailure, MaximumRetryCount = RestartLimit },
+        }, cancellationToken));
         return new ReplicaHandle(launch.ReplicaId, CloudName, launch.Shape, endpoint);
     }
 
