@@ -7,6 +7,7 @@ namespace Stratus.Bench;
 /// <c>direct</c>: time in-process ONNX Runtime runs of the request's row repeated to each batch size.
 /// <c>body</c>: write the v2 JSON request body for a batch of that row repeated.
 /// <c>planner</c>: planning time for many random deployments over many clouds, against a greedy reference.
+/// <c>docker-startup</c>: deploy-to-ready of a docker cloud's replica against a local one's, alternating.
 /// </summary>
 internal static class Program
 {
@@ -15,10 +16,11 @@ internal static class Program
                                     [--intra-op-threads 0] [--allow-spinning false] [--name mlp]
                Stratus.Bench body --request <request.json> --batch <rows> --out <file.json>
                Stratus.Bench planner [--deployments 1000] [--clouds 50] [--seed 1]
+               Stratus.Bench docker-startup --model <file.onnx> [--docker unix:///var/run/docker.sock] [--launches 7]
         direct: warm-up is at least --warmup calls and at least half a second; session settings as `stratus replica`.
         """;
 
-    public static int Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         if (args.Length == 0 || args[0] is "--help" or "-h")
         {
@@ -46,6 +48,7 @@ internal static class Program
                 "direct" => Direct(options),
                 "body" => Body(options),
                 "planner" => PlannerBenchmark.Run(options),
+                "docker-startup" => await StartupBenchmark.RunAsync(options),
                 _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
             };
         }

@@ -9,6 +9,9 @@ internal static class ExitCodes
     public const int ModelLoadFailed = 3;
     public const int ListenFailed = 4;
 
+    /// <summary>The model file's SHA-256 is not the one <c>stratus replica --sha256</c> was given.</summary>
+    public const int ArtifactMismatch = 7;
+
     /// <summary>The control plane refused the token (401) or its role (403).</summary>
     public const int Unauthorized = 5;
 

@@ -78,4 +78,19 @@ public sealed class ReplicaProcessTests
         Assert.Equal(ExitCodes.ModelLoadFailed, process.ExitCode);
         Assert.Contains("ONNX Runtime cannot load 'corrupt.onnx'", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Replica_ModelWhoseDigestIsNotTheGivenSha256_RefusesToServeNamingBothDigests()
+    {
+        var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(RepositoryFile("models/credit-risk.onnx"))));
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("another model"u8));
+        using var process = Start("replica", "--model", "credit-risk.onnx", "--name", "credit-risk", "--port", "0", "--sha256", expected);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var stderr = await process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(ExitCodes.ArtifactMismatch, process.ExitCode);
+        Assert.Contains($"has SHA-256 {actual}, expected {expected}", stderr, StringComparison.Ordinal);
+    }
 }

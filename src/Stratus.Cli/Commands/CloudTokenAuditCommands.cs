@@ -11,7 +11,7 @@ namespace Stratus.Cli.Commands;
 internal sealed class CloudCommand : Command
 {
     public CloudCommand(IInteraction interaction, GlobalOptions global)
-        : base("cloud", "Clouds: regions, capacity, prices, replicas; emulated outages and refusals of local clouds.")
+        : base("cloud", "Clouds: regions, capacity, prices, replicas; emulated outages and refusals of local and docker clouds.")
     {
         var list = new Command("list", "Every cloud with its region, jurisdiction, capacity, prices, replicas and state.");
         list.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
@@ -23,8 +23,8 @@ internal sealed class CloudCommand : Command
 
         foreach (var (verb, description, outage) in new[]
         {
-            ("outage", "Take a local cloud down: its replicas die at once and launches are refused until restored.", true),
-            ("restore", "End a local cloud's emulated outage.", false),
+            ("outage", "Take a local or docker cloud down: its replicas (processes, containers) die at once and launches are refused until restored.", true),
+            ("restore", "End a local or docker cloud's emulated outage.", false),
         })
         {
             var name = new Argument<string>("name") { Description = "Cloud name." };
@@ -52,7 +52,7 @@ internal sealed class CloudCommand : Command
         var version = new Option<int?>("--version") { Description = "Only its replicas of this model version." };
         var rate = new Option<double>("--error-rate") { Description = "Share of inference requests they fail with 500 (0 ends the fault).", DefaultValueFactory = _ => 1 };
         var clear = new Option<bool>("--clear") { Description = "End every emulated fault of the cloud." };
-        var command = new Command("fault", "Emulate a fault of a local cloud that only one deployment's version meets: its replicas there fail a share of requests.") { name, deployment, version, rate, clear };
+        var command = new Command("fault", "Emulate a fault of a local or docker cloud that only one deployment's version meets: its replicas there fail a share of requests.") { name, deployment, version, rate, clear };
         command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             if (parse.GetValue(clear))
@@ -78,7 +78,7 @@ internal sealed class CloudCommand : Command
         var name = new Argument<string>("name") { Description = "Cloud name." };
         var shape = new Option<string>("--shape") { Description = "Refuse only this shape (default: every shape)." };
         var scope = new Option<string>("--scope") { Description = "How far the refusal reaches: shape, region or cloud.", DefaultValueFactory = _ => "shape" };
-        var command = new Command("refuse", "Make a local cloud refuse launches, as one out of capacity or quota would; running replicas stay.") { name, shape, scope };
+        var command = new Command("refuse", "Make a local or docker cloud refuse launches, as one out of capacity or quota would; running replicas stay.") { name, shape, scope };
         command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             var cloud = await session.Client.RefuseAsync(parse.GetValue(name)!, parse.GetValue(shape), parse.GetValue(scope)!, cancellationToken);
@@ -91,7 +91,7 @@ internal sealed class CloudCommand : Command
     private static Command Accept(IInteraction interaction, GlobalOptions global)
     {
         var name = new Argument<string>("name") { Description = "Cloud name." };
-        var command = new Command("accept", "Let a local cloud accept launches again.") { name };
+        var command = new Command("accept", "Let a local or docker cloud accept launches again.") { name };
         command.SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             var cloud = await session.Client.AcceptAsync(parse.GetValue(name)!, cancellationToken);

@@ -43,7 +43,8 @@ internal sealed class ReplicaCommand : Command
         Options.Add(EmulatedLatencyOption);
         Options.Add(FaultFileOption);
         Options.Add(WarmUpFileOption);
-        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), parse.GetValue(WarmUpFileOption), cancellationToken));
+        Options.Add(Sha256Option);
+        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), parse.GetValue(WarmUpFileOption), parse.GetValue(Sha256Option), cancellationToken));
     }
 
     private static Command Logs(IInteraction interaction, GlobalOptions global)
@@ -103,6 +104,8 @@ internal sealed class ReplicaCommand : Command
 
     public Option<FileInfo> WarmUpFileOption { get; } = new("--warm-up-file") { Description = "A JSON list of v2 requests to warm the HTTP path with before --ready-file is written (default: zeros)." };
 
+    public Option<string> Sha256Option { get; } = new("--sha256") { Description = "Refuse to serve the model unless its file has this SHA-256 (hex): how a container checks the artifact it was handed." };
+
     internal ReplicaOptions ToOptions(ParseResult parse) => new()
     {
         EmulatedLatency = TimeSpan.FromMilliseconds(parse.GetValue(EmulatedLatencyOption)),
@@ -122,14 +125,26 @@ internal sealed class ReplicaCommand : Command
             MaxQueueSize = parse.GetValue(MaxQueueSizeOption),
         },
         Session = new SessionSettings { IntraOpThreads = parse.GetValue(IntraOpThreadsOption), AllowSpinning = parse.GetValue(AllowSpinningOption) },
+        ReadyAfterWarmUp = true,
     };
 
-    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, FileInfo? readyFile, FileInfo? warmUpFile, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, FileInfo? readyFile, FileInfo? warmUpFile, string? sha256, CancellationToken cancellationToken)
     {
         if (!File.Exists(options.ModelPath))
         {
             _interaction.Error($"model file '{options.ModelPath}' does not exist");
             return ExitCodes.InvalidArguments;
+        }
+
+        if (sha256 is not null)
+        {
+            await using var file = File.OpenRead(options.ModelPath);
+            var actual = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, cancellationToken));
+            if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                _interaction.Error($"model file '{options.ModelPath}' has SHA-256 {actual}, expected {sha256.ToLowerInvariant()}: refusing to serve it");
+                return ExitCodes.ArtifactMismatch;
+            }
         }
 
         if (options.Batching.MaxBatchSize < 1 || options.Batching.Instances < 1 || options.Batching.MaxQueueSize < 1 || options.Port is < 0 or > 65535)
@@ -161,13 +176,14 @@ internal sealed class ReplicaCommand : Command
             return ExitCodes.ModelLoadFailed;
         }
 
+        // Before anyone routes traffic here (a provider, a gateway probing /v2/health/ready, a container orchestrator's
+        // readiness probe), warm the HTTP path too (JIT, connections, first runs), so a new replica's first callers,
+        // and a canary's latency, do not pay for a cold process. Until then the replica answers 503 on ready.
+        await WarmOverHttpAsync(model, host.Address, WarmUpRequests(warmUpFile), cancellationToken);
+        host.WarmedUp();
         PrintBanner(options, model, host.Address);
         if (readyFile is not null)
         {
-            // Before a provider routes traffic here, warm the HTTP path too (JIT, connections, first runs), so a new
-            // replica's first callers, and a canary's latency, do not pay for a cold process.
-            await WarmOverHttpAsync(model, host.Address, WarmUpRequests(warmUpFile), cancellationToken);
-
             // Written whole then renamed, so a reader never sees half a file.
             var json = $"{{\"pid\":{Environment.ProcessId},\"endpoint\":\"{host.Address}\"}}";
             var temporary = readyFile.FullName + ".tmp";

@@ -13,7 +13,7 @@ using static Stratus.ControlPlane.Api.ApiHttp;
 namespace Stratus.ControlPlane.Api;
 
 /// <summary>
-/// <c>/clouds</c>: the clouds with what runs there, and, on local clouds, emulated outages, refusals and faults
+/// <c>/clouds</c>: the clouds with what runs there, and, on local and docker clouds, emulated outages, refusals and faults
 /// (admin only), each audited with the state before and after.
 /// </summary>
 internal static class CloudEndpoints
@@ -34,7 +34,7 @@ internal static class CloudEndpoints
         api.MapPost("/clouds/{name}/outage", (HttpContext context, string name) =>
             SetOutageAsync(context, services, clouds, providers, name, outage: true))
             .RequireAuthorization(RolePolicies.Admin)
-            .Describe("Emulate an outage of a local cloud", "Its replicas are killed at once and launches refused until restored.")
+            .Describe("Emulate an outage of a local or docker cloud", "Its replicas (processes or containers) are killed at once and launches refused until restored.")
             .Produces<CloudStatus>();
 
         api.MapPost("/clouds/{name}/restore", (HttpContext context, string name) =>
@@ -59,14 +59,14 @@ internal static class CloudEndpoints
             return await SetRefusalAsync(context, services, clouds, providers, name, e => e.Refuse(scope, request?.Shape), "cloud.refuse", Serialize(new { scope, request?.Shape }));
         })
             .RequireAuthorization(RolePolicies.Admin)
-            .Describe("Make a local cloud refuse launches", "As a cloud out of capacity or quota would: running replicas stay, new launches get a refusal of the given scope.")
+            .Describe("Make a local or docker cloud refuse launches", "As a cloud out of capacity or quota would: running replicas stay, new launches get a refusal of the given scope.")
             .Accepts<RefuseRequest>("application/json")
             .Produces<CloudStatus>();
 
         api.MapPost("/clouds/{name}/accept", (HttpContext context, string name) =>
             SetRefusalAsync(context, services, clouds, providers, name, e => e.Accept(), "cloud.accept", null))
             .RequireAuthorization(RolePolicies.Admin)
-            .Describe("Let a local cloud accept launches again")
+            .Describe("Let a local or docker cloud accept launches again")
             .Produces<CloudStatus>();
 
         api.MapPost("/clouds/{name}/faults", async (HttpContext context, string name) =>
@@ -90,7 +90,7 @@ internal static class CloudEndpoints
             });
         })
             .RequireAuthorization(RolePolicies.Admin)
-            .Describe("Emulate a fault of a local cloud that one deployment's version meets", "Its replicas of that version in this cloud, running or launched later, fail the given share of inference requests with 500, until the rate is set to 0 or the faults are cleared.")
+            .Describe("Emulate a fault of a local or docker cloud that one deployment's version meets", "Its replicas of that version in this cloud, running or launched later, fail the given share of inference requests with 500, until the rate is set to 0 or the faults are cleared.")
             .Accepts<FaultRequest>("application/json")
             .Produces<CloudStatus>();
 
@@ -102,7 +102,7 @@ internal static class CloudEndpoints
                 return Task.FromResult<(string?, string?)>((before, null));
             }))
             .RequireAuthorization(RolePolicies.Admin)
-            .Describe("End every emulated fault of a local cloud")
+            .Describe("End every emulated fault of a local or docker cloud")
             .Produces<CloudStatus>();
 
         return api;
@@ -145,7 +145,7 @@ internal static class CloudEndpoints
         });
 
     /// <summary>
-    /// Applies an emulated fault (or its end) to a local cloud, audits it with the state before and after, clears the
+    /// Applies an emulated fault (or its end) to a local or docker cloud, audits it with the state before and after, clears the
     /// cloud's blocks once it is healthy again, and answers with the cloud's status.
     /// </summary>
     private static async Task<IResult> EmulateAsync(
@@ -164,10 +164,20 @@ internal static class CloudEndpoints
 
         if (providers.GetValueOrDefault(name) is not IOutageEmulation emulation)
         {
-            return Problem(StatusCodes.Status400BadRequest, "not a local cloud", $"cloud '{name}' uses the {cloud.Provider} provider; outages and refusals can be emulated on local clouds only");
+            return Problem(StatusCodes.Status400BadRequest, "faults cannot be emulated here", $"cloud '{name}' uses the {cloud.Provider} provider; outages, refusals and faults can be emulated on local and docker clouds only");
         }
 
-        var (before, after) = await change(emulation);
+        string? before, after;
+        try
+        {
+            (before, after) = await change(emulation);
+        }
+        catch (NotSupportedException e)
+        {
+            // A docker cloud on a remote engine takes outages and refusals, but its replicas cannot see fault files.
+            return Problem(StatusCodes.Status400BadRequest, "faults cannot be emulated here", e.Message);
+        }
+
         if (!emulation.IsOut && emulation.Refusing is null)
         {
             services.Blocks?.Clear(name);

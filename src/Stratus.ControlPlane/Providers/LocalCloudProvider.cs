@@ -35,9 +35,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     private readonly ReplicaExecutable _executable;
     private readonly string _artifacts;
     private readonly string _replicas;
-    private readonly string _outageMarker;
-    private readonly string _refuseMarker;
-    private readonly EmulatedFaultsFile _faults;
+    private readonly EmulatedCloudState _emulation;
     private readonly SemaphoreSlim _launchGate = new(1, 1);
 
     public LocalCloudProvider(CloudSpec cloud, string dataDirectory, ReplicaExecutable executable)
@@ -47,9 +45,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         var root = Path.Combine(dataDirectory, "clouds", cloud.Name);
         _artifacts = Path.Combine(root, "artifacts");
         _replicas = Path.Combine(root, "replicas");
-        _outageMarker = Path.Combine(root, "outage");
-        _refuseMarker = Path.Combine(root, "refuse.json");
-        _faults = new EmulatedFaultsFile(Path.Combine(root, "faults.json"));
+        _emulation = new EmulatedCloudState(cloud, root);
         Directory.CreateDirectory(_artifacts);
         Directory.CreateDirectory(_replicas);
     }
@@ -60,7 +56,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     /// While out, the cloud's replicas are gone and launches are refused (<c>stratus cloud outage</c>). The state is a
     /// marker file in the cloud's folder, so it outlasts a control-plane restart.
     /// </summary>
-    public bool IsOut => File.Exists(_outageMarker);
+    public bool IsOut => _emulation.IsOut;
 
     /// <summary>Where a model's copy lives in this cloud (exposed so tests can corrupt it as a faulty copy would).</summary>
     public string ArtifactPathOf(string sha256) => Path.Combine(_artifacts, sha256 + ".onnx");
@@ -74,26 +70,8 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         await _launchGate.WaitAsync(cancellationToken);
         try
         {
-            if (IsOut)
-            {
-                throw new ProvisioningException(ProvisioningScope.Cloud, $"cloud {CloudName} is down");
-            }
-
-            if (ReadRefusal() is { } refusal && refusal.Covers(launch.Shape))
-            {
-                throw refusal.Refuse(CloudName, launch.Shape);
-            }
-
-            if (!_cloud.Capacity.TryGetValue(launch.Shape, out var capacity))
-            {
-                throw new ProvisioningException(ProvisioningScope.Shape, $"cloud {CloudName} offers no shape '{launch.Shape}'");
-            }
-
-            var running = (await ListAsync(cancellationToken)).Count(r => r.Shape == launch.Shape) + Reserved(launch.Shape);
-            if (running >= capacity)
-            {
-                throw new ProvisioningException(ProvisioningScope.Shape, $"cloud {CloudName} has no capacity left for shape '{launch.Shape}' ({running} of {capacity} in use)");
-            }
+            var capacity = _emulation.CapacityForLaunch(launch.Shape);
+            _emulation.EnsureRoom(launch.Shape, capacity, (await ListAsync(cancellationToken)).Count(r => r.Shape == launch.Shape) + Reserved(launch.Shape));
 
             artifact = await CopyArtifactAsync(launch, cancellationToken);
 
@@ -205,39 +183,26 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
     /// <summary>Takes the cloud down: every replica is killed at once, as in a real outage, and launches are refused until <see cref="Restore"/>.</summary>
     public async Task OutageAsync(CancellationToken cancellationToken = default)
     {
-        await File.WriteAllTextAsync(_outageMarker, DateTimeOffset.UtcNow.ToString("O"), cancellationToken);
+        await _emulation.MarkOutAsync(cancellationToken);
         foreach (var replica in await ListAsync(cancellationToken))
         {
             await StopAsync(replica.ReplicaId, TimeSpan.Zero, cancellationToken);
         }
     }
 
-    public void Restore() => File.Delete(_outageMarker);
+    public void Restore() => _emulation.Restore();
 
-    public string? Refusing => ReadRefusal()?.Describe();
+    public string? Refusing => _emulation.Refusing;
 
-    public void Refuse(ProvisioningScope scope, string? shape) =>
-        File.WriteAllText(_refuseMarker, JsonSerializer.Serialize(new EmulatedRefusal(scope, shape)));
+    public void Refuse(ProvisioningScope scope, string? shape) => _emulation.Refuse(scope, shape);
 
-    public void Accept() => File.Delete(_refuseMarker);
+    public void Accept() => _emulation.Accept();
 
-    public IReadOnlyList<Stratus.Inference.Server.EmulatedFault> Faults => _faults.Faults;
+    public IReadOnlyList<Stratus.Inference.Server.EmulatedFault> Faults => _emulation.Faults;
 
-    public void Fault(string deployment, int version, double errorRate) => _faults.Fault(deployment, version, errorRate);
+    public void Fault(string deployment, int version, double errorRate) => _emulation.Fault(deployment, version, errorRate);
 
-    public void ClearFaults() => _faults.Clear();
-
-    private EmulatedRefusal? ReadRefusal()
-    {
-        try
-        {
-            return File.Exists(_refuseMarker) ? JsonSerializer.Deserialize<EmulatedRefusal>(File.ReadAllText(_refuseMarker)) : null;
-        }
-        catch (Exception e) when (e is IOException or JsonException)
-        {
-            return null;
-        }
-    }
+    public void ClearFaults() => _emulation.ClearFaults();
 
     private async Task<string> CopyArtifactAsync(ReplicaLaunch launch, CancellationToken cancellationToken)
     {
@@ -273,7 +238,7 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         [
             .. _executable.PrefixArguments, "replica", "--model", artifact, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
             "--port", "0", "--ready-file", ready, "--emulated-latency-ms", ((int)_cloud.EmulatedLatency.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--fault-file", _faults.Path,
+            "--fault-file", _emulation.FaultFile,
         ];
         if (launch.WarmUpRequests.Count > 0)
         {

@@ -22,7 +22,7 @@ internal static partial class InferenceEndpoints
         app.MapGet("/v2/health/live", context => WriteJson(context, 200, json => json.WriteBoolean("live", true)));
         app.MapGet("/v2/health/ready", context =>
         {
-            var ready = host.Model is not null;
+            var ready = host.IsReady;
             return WriteJson(context, ready ? 200 : 503, json => json.WriteBoolean("ready", ready));
         });
         app.MapGet("/v2", context => WriteJson(context, 200, json =>

@@ -19,6 +19,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private readonly ReplicaOptions _options;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<ServedModel> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _warm;
 
     private ReplicaHost(WebApplication app, ReplicaOptions options)
     {
@@ -31,6 +32,12 @@ public sealed partial class ReplicaHost : IAsyncDisposable
 
     /// <summary>The model once loaded; null while loading or after a failed load.</summary>
     public ServedModel? Model => _loaded.Task.IsCompletedSuccessfully ? _loaded.Task.Result : null;
+
+    /// <summary>Loaded, and warmed up when <see cref="ReplicaOptions.ReadyAfterWarmUp"/> asks for it: what <c>/v2/health/ready</c> answers.</summary>
+    public bool IsReady => Model is not null && (!_options.ReadyAfterWarmUp || _warm);
+
+    /// <summary>The warm-up over HTTP is done: from now on the replica reports ready.</summary>
+    public void WarmedUp() => _warm = true;
 
     /// <summary>Completes when the model is ready; faults with <see cref="ModelLoadException"/> if it cannot be served.</summary>
     public Task<ServedModel> ModelLoaded => _loaded.Task;

@@ -30,4 +30,10 @@ public sealed class ReplicaOptions
     public string? FaultFile { get; set; }
 
     public SessionSettings Session { get; set; } = new();
+
+    /// <summary>
+    /// Report ready (<c>/v2/health/ready</c> 200) only once <see cref="ReplicaHost.WarmedUp"/> is called, not as soon as the
+    /// model loads: <c>stratus replica</c> warms its HTTP path first, so an orchestrator's readiness means warmed up.
+    /// </summary>
+    public bool ReadyAfterWarmUp { get; set; }
 }

@@ -32,6 +32,24 @@ public sealed class ReplicaEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HealthReady_OfAReplicaThatWarmsUpFirst_Is503UntilItHasWarmedUp()
+    {
+        await using var replica = await TestReplica.StartAsync(TestModels.CreditRisk, "credit-risk", o => o.ReadyAfterWarmUp = true);
+
+        using (var before = await replica.Client.GetAsync("v2/health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
+        }
+
+        // Loaded already: the warm-up's own requests are served.
+        await replica.InferOkAsync(_fixture.Request(0, 1));
+        replica.Host.WarmedUp();
+
+        using var after = await replica.Client.GetAsync("v2/health/ready");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
     public async Task ServerMetadata_NamesTheBinaryExtension()
     {
         var metadata = await GetJsonAsync("v2");
