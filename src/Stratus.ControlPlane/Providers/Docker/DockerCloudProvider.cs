@@ -467,7 +467,7 @@ public sealed partial class DockerCloudProvider : ICloudProvider, IOutageEmulati
         var latency = ((int)_cloud.EmulatedLatency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         List<string> arguments =
         [
-            "--model", "/models/model.onnx", "--sha256", launch.Sha256, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
+            "replica", "--model", "/models/model.onnx", "--sha256", launch.Sha256, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
             "--host", _settings.AdvertiseHost, "--port", port.ToString(CultureInfo.InvariantCulture), "--emulated-latency-ms", latency,
         ];
         List<Mount> mounts = [new() { Type = "volume", Source = model, Target = "/models", ReadOnly = true }];

@@ -79,8 +79,8 @@ public static partial class ReplicaImage
 
         await AddNativeDependenciesAsync(files, cancellationToken);
         string[] entrypoint = selfContained
-            ? [$"{AppDirectory}/stratus", "replica"]
-            : [$"{DotnetRoot}/dotnet", $"{AppDirectory}/stratus.dll", "replica"];
+            ? [$"{AppDirectory}/stratus"]
+            : [$"{DotnetRoot}/dotnet", $"{AppDirectory}/stratus.dll"];
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         var layerFile = output + ".layer.tmp";

@@ -102,7 +102,7 @@ public static class ReplicaManifest
                     Image = settings.Image,
                     Args =
                     [
-                        "replica", "--model", ModelFile, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
+                        "replica", "--model", ModelFile, "--sha256", launch.Sha256, "--name", launch.ServedName ?? launch.ModelName, "--version", launch.ModelVersion,
                         "--host", "$(POD_IP)", "--port", Port.ToString(CultureInfo.InvariantCulture),
                     ],
                     Env = [new V1EnvVar { Name = "POD_IP", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } }],
