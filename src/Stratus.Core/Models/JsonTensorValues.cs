@@ -11,7 +11,9 @@ public static class JsonTensorValues
     {
         TensorDataType.Bool => "true or false",
         TensorDataType.Bytes => "a string",
-        TensorDataType.Fp16 or TensorDataType.Fp32 or TensorDataType.Fp64 => "a number",
+        TensorDataType.Fp16 => "a number within the range of FP16 (±65504)",
+        TensorDataType.Fp32 => "a number within the range of FP32 (±3.4028235E+38)",
+        TensorDataType.Fp64 => "a number within the range of FP64 (±1.7976931348623157E+308)",
         _ => $"an integer within the range of {type.ToWireName()}",
     };
 

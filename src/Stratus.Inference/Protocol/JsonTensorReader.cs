@@ -96,16 +96,18 @@ internal static class JsonTensorReader
         bool ok;
         switch (type)
         {
+            // A JSON number is always finite, so an infinite result means the value overflowed the type: refused
+            // rather than handed to the model as infinity.
             case TensorDataType.Fp32:
-                ok = FastDecimal.TryParseSingle(reader.ValueSpan, out var f) || reader.TryGetSingle(out f);
+                ok = (FastDecimal.TryParseSingle(reader.ValueSpan, out var f) || reader.TryGetSingle(out f)) && float.IsFinite(f);
                 BinaryPrimitives.WriteSingleLittleEndian(at, f);
                 break;
             case TensorDataType.Fp64:
-                ok = FastDecimal.TryParseDouble(reader.ValueSpan, out var d) || reader.TryGetDouble(out d);
+                ok = (FastDecimal.TryParseDouble(reader.ValueSpan, out var d) || reader.TryGetDouble(out d)) && double.IsFinite(d);
                 BinaryPrimitives.WriteDoubleLittleEndian(at, d);
                 break;
             case TensorDataType.Fp16:
-                ok = reader.TryGetDouble(out var h);
+                ok = reader.TryGetDouble(out var h) && Half.IsFinite((Half)h);
                 BinaryPrimitives.WriteHalfLittleEndian(at, (Half)h);
                 break;
             case TensorDataType.UInt64:

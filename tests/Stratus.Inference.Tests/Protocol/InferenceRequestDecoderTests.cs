@@ -69,6 +69,21 @@ public sealed class InferenceRequestDecoderTests
     }
 
     [Fact]
+    public void Decode_FloatsAtTheEdgeOfTheirRange_AreKeptNotRefused()
+    {
+        using var request = Decode("""
+            {"inputs":[
+              {"name":"f","datatype":"FP32","shape":[4],"data":[3.4028235e38,-3.4028235e38,1e-50,1.4e-45]},
+              {"name":"h","datatype":"FP16","shape":[2],"data":[65504,-65504]},
+              {"name":"d","datatype":"FP64","shape":[2],"data":[1.7976931348623157e308,5e-324]}]}
+            """);
+
+        Assert.Equal([float.MaxValue, float.MinValue, 0f, float.Epsilon], MemoryMarshal.Cast<byte, float>(request.Inputs[0].Raw.Span).ToArray());
+        Assert.Equal([Half.MaxValue, Half.MinValue], MemoryMarshal.Cast<byte, Half>(request.Inputs[1].Raw.Span).ToArray());
+        Assert.Equal([double.MaxValue, double.Epsilon], MemoryMarshal.Cast<byte, double>(request.Inputs[2].Raw.Span).ToArray());
+    }
+
+    [Fact]
     public void Decode_BytesData_UnescapesJsonStrings()
     {
         using var request = Decode("""{"inputs":[{"name":"s","datatype":"BYTES","shape":[3],"data":["plain","tab\tquote\"","\u00e9\u6f22"]}]}""");
@@ -127,6 +142,14 @@ public sealed class InferenceRequestDecoderTests
     [InlineData("""{"inputs":{}}""", "'inputs' must be an array")]
     [InlineData("""{"id":5,"inputs":[]}""", "'id' must be a string")]
     [InlineData("""{"inputs":[],"outputs":[{"parameters":{}}]}""", "has no 'name'")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[2],"data":[1,1e39]}]}""", "input 'x' of datatype FP32 has 1e39 in 'data', expected a number within the range of FP32")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[-3.5e38]}]}""", "has -3.5e38 in 'data'")]
+    [InlineData("""{"inputs":[{"name":"h","datatype":"FP16","shape":[1],"data":[65520]}]}""", "input 'h' of datatype FP16 has 65520 in 'data', expected a number within the range of FP16")]
+    [InlineData("""{"inputs":[{"name":"d","datatype":"FP64","shape":[1],"data":[1e309]}]}""", "input 'd' of datatype FP64 has 1e309 in 'data'")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[NaN]}]}""", "malformed JSON")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":["Infinity"]}]}""", "has \"Infinity\" in 'data', expected a number")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"UINT64","shape":[1],"data":[18446744073709551616]}]}""", "within the range of UINT64")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"INT64","shape":[1],"data":[9223372036854775808]}]}""", "within the range of INT64")]
     public void Decode_CallerMistakes_AreRefusedWithTheReason(string json, string expected)
     {
         var error = DecodeError(json);
