@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Stratus.ControlPlane.Yaml;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -12,17 +13,27 @@ internal sealed class SpecException(string message) : Exception(message);
 /// <summary>
 /// Reads a deployment spec file, YAML or JSON (JSON is YAML too), into the JSON body the API takes. Only the shape
 /// is checked here (a mapping with a name); the control plane judges every field, so the CLI and the API can never
-/// disagree about what a valid spec is.
+/// disagree about what a valid spec is. A hostile file is refused before it is expanded: at most
+/// <see cref="MaxSpecBytes"/>, no anchors or aliases, nesting bounded (<see cref="BoundedYamlParser"/>).
 /// </summary>
 internal static class Specs
 {
+    /// <summary>A spec is a few hundred bytes; its sample files are read apart and the API bounds the whole body.</summary>
+    public const long MaxSpecBytes = 1024 * 1024;
+
     public static (string Json, string Name) Read(string path)
     {
+        var length = new FileInfo(path).Length;
+        if (length > MaxSpecBytes)
+        {
+            throw new SpecException($"{path}: {length} bytes, more than a spec may have ({MaxSpecBytes})");
+        }
+
         var text = File.ReadAllText(path);
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new BoundedYamlParser(text));
         }
         catch (YamlException e)
         {

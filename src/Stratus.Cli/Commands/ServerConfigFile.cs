@@ -1,3 +1,4 @@
+using Stratus.ControlPlane.Yaml;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -32,7 +33,7 @@ internal sealed class ServerConfigFile
         ServerConfigFile file;
         try
         {
-            file = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build().Deserialize<ServerConfigFile?>(text) ?? new ServerConfigFile();
+            file = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build().Deserialize<ServerConfigFile?>(new BoundedYamlParser(text)) ?? new ServerConfigFile();
         }
         catch (YamlException e)
         {

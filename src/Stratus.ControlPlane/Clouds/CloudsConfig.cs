@@ -1,5 +1,6 @@
 using Stratus.ControlPlane.Providers.Docker;
 using Stratus.ControlPlane.Providers.Kubernetes;
+using Stratus.ControlPlane.Yaml;
 using Stratus.Core.Clouds;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -36,7 +37,7 @@ public static class CloudsConfig
         Document? document;
         try
         {
-            document = Deserializer.Deserialize<Document>(yaml);
+            document = Deserializer.Deserialize<Document>(new BoundedYamlParser(yaml));
         }
         catch (YamlException e)
         {

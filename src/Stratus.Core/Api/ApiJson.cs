@@ -7,10 +7,17 @@ namespace Stratus.Core.Api;
 
 /// <summary>
 /// The JSON of the control plane's API, as the server writes it and the client reads it: camelCase names, enums as
-/// camelCase strings, datatypes as the v2 protocol names them.
+/// camelCase strings, datatypes as the v2 protocol names them. Numbers must be JSON numbers: the web defaults would
+/// read <c>"replicas": "3"</c> as 3, and a spec that says what it means is what the docs promise.
 /// </summary>
 public static class ApiJson
 {
+    /// <summary>
+    /// Deeper JSON is refused while it is read. A deployment spec is a few levels and its probe samples' tensor data
+    /// at most 16 more; a hostile 20,000-level body is refused at level 65 without recursing further.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     /// <summary>For reading answers: fields a newer server adds are skipped.</summary>
     public static JsonSerializerOptions Options { get; } = Create(JsonUnmappedMemberHandling.Skip);
 
@@ -25,6 +32,8 @@ public static class ApiJson
     {
         Converters = { new TensorDataTypeJsonConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
         UnmappedMemberHandling = unmapped,
+        NumberHandling = JsonNumberHandling.Strict,
+        MaxDepth = MaxDepth,
         TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { ReadTensorSpecs } },
     };
 

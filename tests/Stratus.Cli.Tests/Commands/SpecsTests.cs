@@ -1,5 +1,8 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Stratus.Cli.Client;
+using Stratus.Cli.Tests.Support;
 
 namespace Stratus.Cli.Tests.Commands;
 
@@ -49,6 +52,94 @@ public sealed class SpecsTests : IDisposable
         var error = Assert.Throws<SpecException>(() => Specs.Read(_file));
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Nine levels of ten aliases each: a few hundred bytes that expand to 10^9 scalars if aliases are followed.</summary>
+    private static string AliasBomb()
+    {
+        var text = new StringBuilder("name: bomb\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (var i = 1; i < 10; i++)
+        {
+            var previous = string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10));
+            text.Append(CultureInfo.InvariantCulture, $"a{i}: &a{i} [{previous}]\n");
+        }
+
+        return text.ToString();
+    }
+
+    [Fact]
+    public void Read_AliasBomb_IsRefusedBeforeItExpands()
+    {
+        File.WriteAllText(_file, AliasBomb());
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+
+        var error = Assert.Throws<SpecException>(() => Specs.Read(_file));
+
+        Assert.Contains("not valid YAML or JSON at line 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("anchors are not allowed (&a0)", error.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 16 * 1024 * 1024, "the refusal allocated more than 16 MiB");
+    }
+
+    [Theory]
+    [InlineData("name: risk\nmodel: *m\n", "aliases are not allowed (*m)")]
+    [InlineData("name: &n risk\n", "anchors are not allowed (&n)")]
+    public void Read_AnchorOrAlias_IsRefused(string text, string expected)
+    {
+        File.WriteAllText(_file, text);
+
+        Assert.Contains(expected, Assert.Throws<SpecException>(() => Specs.Read(_file)).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(20_000, true)]
+    [InlineData(20_000, false)]
+    public void Read_DeepNesting_IsRefusedWithoutOverflowingTheStack(int depth, bool flow)
+    {
+        // Flow style ([[[...]]]) and block style (compact nested sequences, "- - - v") are parsed apart.
+        var text = flow
+            ? "name: deep\nx: " + new string('[', depth) + new string(']', depth) + "\n"
+            : "name: deep\nx:\n" + string.Concat(Enumerable.Repeat("- ", depth)) + "v\n";
+        File.WriteAllText(_file, text);
+
+        var error = Assert.Throws<SpecException>(() => Specs.Read(_file));
+
+        Assert.Contains("nested deeper than 64 levels", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_NestingWithinTheLimit_IsRead()
+    {
+        var spec = Read("name: deep\nx: " + new string('[', 60) + "1" + new string(']', 60) + "\n");
+
+        var node = spec.GetProperty("x");
+        for (var i = 1; i < 60; i++)
+        {
+            node = Assert.Single(node.EnumerateArray().ToList());
+        }
+
+        Assert.Equal(1, Assert.Single(node.EnumerateArray().ToList()).GetInt32());
+    }
+
+    [Fact]
+    public void Read_FileOverTheSizeLimit_IsRefusedUnread()
+    {
+        File.WriteAllText(_file, "name: big\npad: \"" + new string('x', (int)Specs.MaxSpecBytes) + "\"\n");
+
+        var error = Assert.Throws<SpecException>(() => Specs.Read(_file));
+
+        Assert.Contains($"more than a spec may have ({Specs.MaxSpecBytes})", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Apply_HostileSpec_ExitsWithInvalidArgumentsBeforeCallingTheServer()
+    {
+        File.WriteAllText(_file, AliasBomb());
+
+        // The server address is closed: a spec read that got as far as calling it would exit Unreachable instead.
+        var (exit, output) = await CliRunner.RunAsync("apply", "-f", _file, "--server", "http://127.0.0.1:1/", "--token", "x", "--config", _file + ".config.json");
+
+        Assert.Equal(ExitCodes.InvalidArguments, exit);
+        Assert.Contains("anchors are not allowed", Assert.Single(output.Errors), StringComparison.Ordinal);
     }
 
     [Fact]

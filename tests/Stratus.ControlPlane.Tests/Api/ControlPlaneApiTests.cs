@@ -12,6 +12,7 @@ using Stratus.ControlPlane.Registry;
 using Stratus.ControlPlane.Routing;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.ControlPlane.Tests.Store;
+using Stratus.Core.Api;
 using Stratus.Core.Auth;
 using Stratus.Core.Clouds;
 using Stratus.Core.Deployments;
@@ -201,6 +202,8 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     [InlineData("""{"model":"fraud","replicas":1}""", "model fraud is not in the registry; push it first")]
     [InlineData("""[1,2]""", "malformed JSON")]
     [InlineData("""{"model":"credit-risk","version":1,"replicas":""", "malformed JSON")]
+    [InlineData("""{"model":"credit-risk","version":1,"replicas":"3"}""", "$.replicas")]
+    [InlineData("""{"model":"credit-risk","version":"1","replicas":3}""", "$.version")]
     public async Task PutDeployment_BadSpec_Is400WithTheReasonAndChangesNothing(string body, string expected)
     {
         await PushCreditRiskAsync();
@@ -293,6 +296,21 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task PutDeployment_NestedDeeperThanTheLimit_Is400AndChangesNothing()
+    {
+        await PushCreditRiskAsync();
+        var deep = new string('[', 20_000) + new string(']', 20_000);
+
+        using var response = await SendAsync(HttpMethod.Put, "api/v1/deployments/risk", _deployer, JsonBody("""{"model":"credit-risk","replicas":1,"probes":{"samples":""" + deep + "}}"));
+
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("malformed JSON", problem.GetProperty("title").GetString());
+        Assert.Contains($"maximum configured depth of {ApiJson.MaxDepth}", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await _services.Deployments.ListAsync());
+        Assert.Equal(0, _triggers);
+    }
+
+    [Fact]
     public async Task PutDeployment_SameSpecAgain_ChangesAndAuditsNothing()
     {
         await PushCreditRiskAsync();
@@ -343,6 +361,7 @@ public sealed partial class ControlPlaneApiTests : IAsyncLifetime, IDisposable
     [Theory]
     [InlineData("risk", """{"replicas":-2}""", HttpStatusCode.BadRequest)]
     [InlineData("risk", """{"replicas":"many"}""", HttpStatusCode.BadRequest)]
+    [InlineData("risk", """{"replicas":"2"}""", HttpStatusCode.BadRequest)]
     [InlineData("ghost", """{"replicas":2}""", HttpStatusCode.NotFound)]
     public async Task Scale_Bad_IsRefusedAndChangesNothing(string name, string body, HttpStatusCode expected)
     {

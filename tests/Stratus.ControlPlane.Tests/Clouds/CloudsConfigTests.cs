@@ -84,6 +84,8 @@ public sealed class CloudsConfigTests
     [InlineData("clouds:\n  - name: a\n    colour: blue\n", "line 3")]
     [InlineData("clouds: []", "'clouds' must list at least one cloud")]
     [InlineData("", "'clouds' must list at least one cloud")]
+    [InlineData("x: &a [1, 2]\nclouds:\n  - *a\n", "line 1, column 4: anchors are not allowed (&a)")]
+    [InlineData("clouds:\n  - *a\n", "line 2, column 5: aliases are not allowed (*a)")]
     public void Parse_MalformedOrEmpty_IsRefusedWithWhere(string yaml, string expected)
     {
         var error = Assert.Throws<CloudsConfigException>(() => CloudsConfig.Parse(yaml));
