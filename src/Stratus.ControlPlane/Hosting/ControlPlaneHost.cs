@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -181,6 +182,11 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         ControlPlaneApi.AddServices(builder.Services, tokens);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
+        using (var self = Process.GetCurrentProcess())
+        {
+            StaleStagingFiles.Remove([options.DataDirectory, options.Blobs], self.StartTime.ToUniversalTime(), logger);
+        }
+
         var deployments = stores.Deployments;
         var registry = new ModelRegistry(stores.Versions, stores.Blobs);
         var routes = new RouteTablePublisher(time);
