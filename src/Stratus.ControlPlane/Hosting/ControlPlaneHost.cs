@@ -128,7 +128,7 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
 
     public static async Task<ControlPlaneHost> StartAsync(ControlPlaneOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(options.DataDirectory);
+        OwnerOnly.CreateDataDirectory(options.DataDirectory);
         var time = TimeProvider.System;
         var stores = await ControlPlaneStores.OpenAsync(options, time, cancellationToken);
         try

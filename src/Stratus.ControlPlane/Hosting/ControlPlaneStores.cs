@@ -29,6 +29,7 @@ internal sealed record ControlPlaneStores(
     public static async Task<ControlPlaneStores> OpenAsync(ControlPlaneOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         var models = Path.Combine(options.DataDirectory, "models");
+        OwnerOnly.CreateFolder(string.IsNullOrEmpty(options.Blobs) ? models : options.Blobs);
         IBlobStore? blobs = string.IsNullOrEmpty(options.Blobs) ? null : new DirectoryBlobStore(options.Blobs);
         if (string.IsNullOrWhiteSpace(options.Store))
         {

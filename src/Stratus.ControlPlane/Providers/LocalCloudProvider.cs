@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Stratus.ControlPlane.Store;
 using Stratus.Core.Clouds;
 
 namespace Stratus.ControlPlane.Providers;
@@ -46,8 +47,8 @@ public sealed partial class LocalCloudProvider : ICloudProvider, IOutageEmulatio
         _artifacts = Path.Combine(root, "artifacts");
         _replicas = Path.Combine(root, "replicas");
         _emulation = new EmulatedCloudState(cloud, root);
-        Directory.CreateDirectory(_artifacts);
-        Directory.CreateDirectory(_replicas);
+        OwnerOnly.CreateFolder(_artifacts);
+        OwnerOnly.CreateFolder(_replicas);
     }
 
     public string CloudName => _cloud.Name;

@@ -30,13 +30,19 @@ public sealed class SqliteDatabase : IRelationalDatabase
 
     public static async Task<SqliteDatabase> OpenAsync(string path, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        OwnerOnly.CreateFolder(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        OwnerOnly.CreateFile(path);
+        OwnerOnly.Restrict(path);
         var database = new SqliteDatabase(path);
         await using (var connection = await database.ConnectAsync(cancellationToken))
         {
             await Execute(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
             await SqliteMigrations.ApplyAsync(connection, cancellationToken);
         }
+
+        // A database made by an older version may have a WAL and shared-memory file of its own, wider mode.
+        OwnerOnly.Restrict(path + "-wal");
+        OwnerOnly.Restrict(path + "-shm");
 
         return database;
     }
