@@ -71,6 +71,9 @@ public sealed class GatewayOptions
     /// <summary>Mirrored requests in flight at once across deployments (more are skipped, counted).</summary>
     public int MaxShadowsInFlight { get; set; } = 64;
 
+    /// <summary>The bearer token <c>/metrics</c> asks for (<see cref="MetricsAccess"/>); null serves it to loopback callers only.</summary>
+    public string? MetricsToken { get; set; }
+
     /// <summary>Where live requests recorded as samples go (deployments that opted in); null records none.</summary>
     public Stratus.Core.Routing.IRequestSampleSink? SampleSink { get; set; }
 }
@@ -189,8 +192,15 @@ public sealed class GatewayHost : IAsyncDisposable
 
         app.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
         app.MapGet("/v2/health/ready", () => follower.HasTable ? Results.Json(new { ready = true }) : Results.Json(new { ready = false }, statusCode: StatusCodes.Status503ServiceUnavailable));
+        var metricsAccess = new MetricsAccess(options.MetricsToken);
         app.MapGet("/metrics", async context =>
         {
+            if (metricsAccess.Refusal(context) is { } refusal)
+            {
+                await refusal.ExecuteAsync(context);
+                return;
+            }
+
             context.Response.ContentType = "text/plain; version=0.0.4";
             await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
         });

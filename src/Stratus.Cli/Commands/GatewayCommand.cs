@@ -26,8 +26,10 @@ internal sealed class GatewayCommand : Command
         var rateLimit = new Option<int>("--rate-limit") { Description = "Requests per second per caller (a key, or an address for public deployments); 0 for none." };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body forwarded (413 beyond).", DefaultValueFactory = _ => 64L * 1024 * 1024 };
         var timeout = new Option<int>("--timeout-ms") { Description = "A request's deadline, retries included (504 beyond).", DefaultValueFactory = _ => 30_000 };
+        var metricsToken = new Option<FileInfo>("--metrics-token-file") { Description = "A file holding the bearer token /metrics asks for; without it /metrics answers loopback callers only." };
         Options.Add(region);
         Options.Add(routes);
+        Options.Add(metricsToken);
         Options.Add(rateLimit);
         Options.Add(maxBody);
         Options.Add(timeout);
@@ -36,6 +38,26 @@ internal sealed class GatewayCommand : Command
             GatewayHost gateway;
             GatewayOptions options;
             var fixedRoutes = parse.GetValue(routes);
+            string? token = null;
+            if (parse.GetValue(metricsToken) is { } tokenFile)
+            {
+                try
+                {
+                    token = (await File.ReadAllTextAsync(tokenFile.FullName, cancellationToken)).Trim();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    interaction.Error($"cannot read the metrics token: {e.Message}");
+                    return ExitCodes.InvalidArguments;
+                }
+
+                if (token.Length < 16)
+                {
+                    interaction.Error($"the metrics token in {tokenFile.FullName} is {token.Length} characters; use at least 16 (e.g. openssl rand -hex 32)");
+                    return ExitCodes.InvalidArguments;
+                }
+            }
+
             // One client per server: the session's for the first.
             using var others = new Disposables([.. session.Servers.Skip(1).Select(server => new StratusClient(server, session.Token))]);
             StratusClient[] servers = [session.Client, .. others.Clients];
@@ -52,6 +74,7 @@ internal sealed class GatewayCommand : Command
                     RateLimitPerSecond = parse.GetValue(rateLimit),
                     MaxRequestBodyBytes = parse.GetValue(maxBody),
                     RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
+                    MetricsToken = token,
                     LoadSinks = fixedRoutes is null ? servers : [],
                     SampleSink = fixedRoutes is null ? new FailoverSampleSink(servers) : null,
                 }, source, cancellationToken: cancellationToken);
@@ -73,6 +96,7 @@ internal sealed class GatewayCommand : Command
                 interaction.Field("inference", $"{gateway.Address}v2/models/{{deployment}}/infer");
                 interaction.Field("routes", fixedRoutes is not null ? $"fixed, from {fixedRoutes.FullName}" : $"from {string.Join(", then ", servers.Select(c => $"{c.Server}api/v1/routes"))}");
                 interaction.Field("load", fixedRoutes is not null ? "not reported (fixed routes)" : $"reported as {options.Id} to {string.Join(", ", servers.Select(c => c.Server))} every {options.LoadReportInterval.TotalMilliseconds:0} ms");
+                interaction.Field("metrics", token is null ? $"{gateway.Address}metrics, to loopback callers only" : $"{gateway.Address}metrics, with the metrics token");
                 interaction.Line($"ready at {gateway.Address}");
                 try
                 {
