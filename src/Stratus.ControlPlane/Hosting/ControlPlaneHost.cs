@@ -38,7 +38,11 @@ public sealed class ControlPlaneOptions
     /// <summary>How long a replica that is no longer wanted stays out of the route table, finishing its requests, before it stops.</summary>
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How to start this program: replicas of local clouds and model validation run it as child processes.</summary>
     public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
+
+    /// <summary>The memory and time a pushed model's validation (in a child process) may take before the push is refused.</summary>
+    public ModelValidationOptions ModelValidation { get; set; } = new();
 
     /// <summary>
     /// The name of this Stratus installation, written on every container and pod it makes: a control plane adopts
@@ -182,7 +186,7 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
         var deployments = stores.Deployments;
-        var registry = new ModelRegistry(stores.Versions, stores.Blobs);
+        var registry = new ModelRegistry(stores.Versions, stores.Blobs, new ChildProcessModelValidator(options.Replica, options.ModelValidation));
         var routes = new RouteTablePublisher(time);
         var leases = stores.Leases;
         var routeStore = stores.Routes;
