@@ -186,7 +186,9 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stratus.ControlPlane");
         var deployments = stores.Deployments;
-        var registry = new ModelRegistry(stores.Versions, stores.Blobs, new ChildProcessModelValidator(options.Replica, options.ModelValidation));
+        var validator = new ChildProcessModelValidator(options.Replica, options.ModelValidation);
+        app.Lifetime.ApplicationStopped.Register(validator.Dispose);
+        var registry = new ModelRegistry(stores.Versions, stores.Blobs, validator);
         var routes = new RouteTablePublisher(time);
         var leases = stores.Leases;
         var routeStore = stores.Routes;

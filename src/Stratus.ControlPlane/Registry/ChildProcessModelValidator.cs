@@ -17,6 +17,9 @@ public sealed class ModelValidationOptions
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Validations run at once; more pushes wait their turn, so together they take at most this many memory limits.</summary>
+    public int MaxConcurrent { get; set; } = 2;
+
     /// <summary>The memory limit for a model file of <paramref name="size"/> bytes, in bytes.</summary>
     public long MemoryLimitFor(long size) => (MemoryLimitMiB * 1024L * 1024L) + (2 * size);
 }
@@ -27,12 +30,29 @@ public sealed class ModelValidationOptions
 /// graph expands to gigabytes while ONNX Runtime loads it costs the child, not the control plane. The signature comes
 /// back as the child's JSON output.
 /// </summary>
-public sealed class ChildProcessModelValidator(ReplicaExecutable executable, ModelValidationOptions options) : IModelValidator
+public sealed class ChildProcessModelValidator(ReplicaExecutable executable, ModelValidationOptions options) : IModelValidator, IDisposable
 {
     /// <summary>The most of the child's output kept: a signature is small; anything beyond is not ours.</summary>
     private const int MaxOutputChars = 4 * 1024 * 1024;
 
+    private readonly SemaphoreSlim _slots = new(Math.Max(1, options.MaxConcurrent));
+
     public async Task<ModelSignature> ValidateAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            return await ValidateAloneAsync(path, cancellationToken);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    public void Dispose() => _slots.Dispose();
+
+    private async Task<ModelSignature> ValidateAloneAsync(string path, CancellationToken cancellationToken)
     {
         var limit = options.MemoryLimitFor(new FileInfo(path).Length);
         var limitMiB = limit / (1024 * 1024);

@@ -81,4 +81,22 @@ public sealed class ChildProcessModelValidatorTests : IDisposable
         Assert.Equal("model validation did not finish within 0.05 s", error.Message);
         Assert.Empty(ChildProcesses.Matching(c => c.Contains(path, StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public async Task Validate_MorePushesThanSlots_OneChildAtATime()
+    {
+        var paths = Enumerable.Range(0, 3).Select(_ => Write(File.ReadAllBytes(RepositoryFiles.Model("credit-risk.onnx")))).ToList();
+        using var validator = Validator(new ModelValidationOptions { MaxConcurrent = 1 });
+        var most = 0;
+        var validations = Task.WhenAll(paths.Select(p => validator.ValidateAsync(p)));
+
+        while (!validations.IsCompleted)
+        {
+            most = Math.Max(most, ChildProcesses.Matching(c => c.Contains(_folder, StringComparison.Ordinal)).Count);
+            await Task.WhenAny(validations, Task.Delay(5));
+        }
+
+        Assert.All(await validations, s => Assert.Equal("features", s.Inputs[0].Name));
+        Assert.Equal(1, most);
+    }
 }
