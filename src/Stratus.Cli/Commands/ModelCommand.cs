@@ -3,6 +3,7 @@ using Spectre.Console;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Client;
+using Stratus.ControlPlane.Registry;
 using Stratus.Core.Models;
 
 namespace Stratus.Cli.Commands;
@@ -106,6 +107,28 @@ internal sealed class ModelCommand : Command
             return ExitCodes.Success;
         }, cancellationToken));
         Subcommands.Add(show);
+        Subcommands.Add(Inspect(interaction));
+    }
+
+    /// <summary>
+    /// <c>stratus model inspect --json FILE</c>, hidden: what the control plane runs in a child process to validate a
+    /// pushed model with memory and time limits (<see cref="ModelInspection"/>); one JSON object on its output.
+    /// </summary>
+    private static Command Inspect(IInteraction interaction)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "The .onnx file." };
+        var json = new Option<bool>("--json") { Description = "Write the signature, or why the model cannot be served, as JSON (the only form).", Required = true };
+        var memoryLimit = new Option<long?>("--memory-limit-bytes") { Description = "Cap this process's private writable memory (RLIMIT_DATA) before loading." };
+        var inspect = new Command("inspect", "Load a model in ONNX Runtime and write its signature as JSON.") { file, json, memoryLimit };
+        inspect.Hidden = true;
+        inspect.SetAction(parse =>
+        {
+            using var output = new StringWriter();
+            var code = ModelInspection.Run(parse.GetValue(file)!.FullName, parse.GetValue(memoryLimit), output);
+            interaction.Line(output.ToString());
+            return code;
+        });
+        return inspect;
     }
 
     /// <summary>Each file as sample request bodies: one request, or an array of them.</summary>

@@ -39,7 +39,11 @@ public sealed class ControlPlaneOptions
     /// <summary>How long a replica that is no longer wanted stays out of the route table, finishing its requests, before it stops.</summary>
     public TimeSpan DrainPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How to start this program: replicas of local clouds and model validation run it as child processes.</summary>
     public ReplicaExecutable Replica { get; set; } = ReplicaExecutable.Current();
+
+    /// <summary>The memory and time a pushed model's validation (in a child process) may take before the push is refused.</summary>
+    public ModelValidationOptions ModelValidation { get; set; } = new();
 
     /// <summary>
     /// The name of this Stratus installation, written on every container and pod it makes: a control plane adopts
@@ -188,7 +192,9 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
         }
 
         var deployments = stores.Deployments;
-        var registry = new ModelRegistry(stores.Versions, stores.Blobs);
+        var validator = new ChildProcessModelValidator(options.Replica, options.ModelValidation);
+        app.Lifetime.ApplicationStopped.Register(validator.Dispose);
+        var registry = new ModelRegistry(stores.Versions, stores.Blobs, validator);
         var routes = new RouteTablePublisher(time);
         var leases = stores.Leases;
         var routeStore = stores.Routes;

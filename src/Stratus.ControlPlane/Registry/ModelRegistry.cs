@@ -5,7 +5,6 @@ using Stratus.ControlPlane.Store;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Core.Models;
 using Stratus.Inference.Protocol;
-using Stratus.Inference.Runtime;
 
 namespace Stratus.ControlPlane.Registry;
 
@@ -24,15 +23,18 @@ public sealed record ModelSample(int Seq, string Sha256, string Source, DateTime
 
 /// <summary>
 /// Takes model uploads: streams them to a local file while hashing, loads them in ONNX Runtime to validate them and read
-/// their signature, stores them by content, and numbers versions per model name. Sample requests pushed with a model
+/// their signature (through an <see cref="IModelValidator"/>: the control plane's runs it in a child process with
+/// memory and time limits), stores them by content, and numbers versions per model name. Sample requests pushed with a model
 /// (or added later) are checked against its signature first. A file that does not load, or a sample that does not
 /// fit, is refused with the reason and leaves nothing behind.
 /// </summary>
-public sealed class ModelRegistry(IModelVersionStore versions, IBlobStore blobs)
+public sealed class ModelRegistry(IModelVersionStore versions, IBlobStore blobs, IModelValidator? validator = null)
 {
+    private readonly IModelValidator _validator = validator ?? InProcessModelValidator.Instance;
+
     /// <summary>A registry whose versions live in the SQLite file.</summary>
-    public ModelRegistry(SqliteDatabase database, IBlobStore blobs, TimeProvider time)
-        : this(new SqliteModelVersionStore(database, time), blobs)
+    public ModelRegistry(SqliteDatabase database, IBlobStore blobs, TimeProvider time, IModelValidator? validator = null)
+        : this(new SqliteModelVersionStore(database, time), blobs, validator)
     {
     }
 
@@ -69,10 +71,9 @@ public sealed class ModelRegistry(IModelVersionStore versions, IBlobStore blobs)
             ModelSignature signature;
             try
             {
-                using var model = OnnxModelHost.Load(staged.Path, new SessionSettings { IntraOpThreads = 1 });
-                signature = model.Signature;
+                signature = await _validator.ValidateAsync(staged.Path, cancellationToken);
             }
-            catch (ModelLoadException e)
+            catch (ModelRejectedException e)
             {
                 throw new ModelRejectedException(e.Message.Replace(Path.GetFileName(staged.Path), name, StringComparison.Ordinal), e);
             }

@@ -13,6 +13,13 @@ public sealed class SessionSettings
     public bool AllowSpinning { get; set; }
 
     /// <summary>
+    /// Whether ONNX Runtime also writes its warnings to standard error. Model validation reads them: an allocation
+    /// that fails while it folds constants at load is only a warning (it skips that node), yet it says the model
+    /// asked for more memory than the validation's limit.
+    /// </summary>
+    public bool LogWarnings { get; set; }
+
+    /// <summary>
     /// A replica shares its machine with other replicas and its own HTTP threads, so it takes at most four cores
     /// rather than ONNX Runtime's default of every physical core.
     /// </summary>

@@ -5,7 +5,10 @@ using Stratus.Core.Models;
 
 namespace Stratus.ControlPlane.Tests.Registry;
 
-/// <summary>Pushes of the repository's real sample models into a real SQLite file and content store.</summary>
+/// <summary>
+/// Pushes of the repository's real sample models into a real SQLite file and content store, validated in a child
+/// <c>stratus model inspect</c> process as the control plane validates them.
+/// </summary>
 public sealed class ModelRegistryTests : IAsyncLifetime
 {
     private TempDatabase _temp = null!;
@@ -16,10 +19,12 @@ public sealed class ModelRegistryTests : IAsyncLifetime
     {
         _temp = await TempDatabase.CreateAsync();
         _content = new DirectoryBlobStore(Path.Combine(_temp.Folder, "models"));
-        _registry = new ModelRegistry(_temp.Database, _content, TimeProvider.System);
+        _registry = new ModelRegistry(_temp.Database, _content, TimeProvider.System, Validator);
     }
 
     public async Task DisposeAsync() => await _temp.DisposeAsync();
+
+    private static ChildProcessModelValidator Validator { get; } = new(TestReplicas.Executable, new ModelValidationOptions());
 
     private static string Sample(string file) => Stratus.Testing.RepositoryFiles.Model(file);
 
@@ -212,7 +217,7 @@ public sealed class ModelRegistryTests : IAsyncLifetime
     {
         var pushed = await PushAsync("credit-risk", "credit-risk.onnx");
 
-        var reopened = new ModelRegistry(await Stratus.ControlPlane.Store.Sqlite.SqliteDatabase.OpenAsync(_temp.Database.Path), _content, TimeProvider.System);
+        var reopened = new ModelRegistry(await Stratus.ControlPlane.Store.Sqlite.SqliteDatabase.OpenAsync(_temp.Database.Path), _content, TimeProvider.System, Validator);
 
         var found = await reopened.GetAsync("credit-risk", 1);
         Assert.NotNull(found);
