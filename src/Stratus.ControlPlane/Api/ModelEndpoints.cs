@@ -135,10 +135,15 @@ internal static class ModelEndpoints
     /// <summary>The body as sample requests (one v2 request, or an array of them), or the 400 or 413 to answer.</summary>
     private static async Task<(IReadOnlyList<string> Samples, IResult? Problem)> ReadSamplesAsync(HttpContext context)
     {
-        SetBodyLimit(context, ModelRegistry.MaxSampleBytes);
+        var (body, problem) = await ReadTextAsync(context, ModelRegistry.MaxSampleBytes, Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"samples may be at most {ModelRegistry.MaxSampleBytes} bytes at once"));
+        if (problem is not null)
+        {
+            return ([], problem);
+        }
+
         try
         {
-            using var document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+            using var document = JsonDocument.Parse(body);
             return document.RootElement.ValueKind switch
             {
                 JsonValueKind.Array => ([.. document.RootElement.EnumerateArray().Select(e => e.GetRawText())], null),
@@ -149,10 +154,6 @@ internal static class ModelEndpoints
         catch (JsonException e)
         {
             return ([], Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message));
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return ([], Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"samples may be at most {ModelRegistry.MaxSampleBytes} bytes at once"));
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Stratus.Core.Api;
 using Stratus.Core.Models;
 
 namespace Stratus.Inference.Protocol;
@@ -32,7 +33,11 @@ public static class InferenceRequestDecoder
             binary = body[length..];
         }
 
-        CheckUtf8(header.Span);
+        if (Utf8Text.Problem(header.Span) is { } notUtf8)
+        {
+            throw InferenceException.BadRequest(notUtf8);
+        }
+
         try
         {
             var binaryOffset = 0;
@@ -50,26 +55,6 @@ public static class InferenceRequestDecoder
         {
             throw InferenceException.BadRequest($"malformed JSON: {e.Message}");
         }
-    }
-
-    /// <summary>
-    /// JSON is UTF-8 text; the reader checks the structure but leaves string contents to whoever reads them, where
-    /// invalid bytes would fail as a defect (500) instead of the caller's error.
-    /// </summary>
-    private static void CheckUtf8(ReadOnlySpan<byte> json)
-    {
-        if (System.Text.Unicode.Utf8.IsValid(json))
-        {
-            return;
-        }
-
-        var offset = 0;
-        while (System.Text.Rune.DecodeFromUtf8(json[offset..], out _, out var consumed) == System.Buffers.OperationStatus.Done)
-        {
-            offset += consumed;
-        }
-
-        throw InferenceException.BadRequest($"the JSON body is not valid UTF-8: bytes that are not UTF-8 at offset {offset}");
     }
 
     private static void ReadRequest(ref Utf8JsonReader reader, InferenceRequest request, ReadOnlyMemory<byte> binary, ref int binaryOffset, int headerLength)
