@@ -30,6 +30,10 @@ internal static class ModelEndpoints
             {
                 return Problem(StatusCodes.Status400BadRequest, "model refused", e.Message);
             }
+            catch (StorageFullException e)
+            {
+                return Problem(StatusCodes.Status507InsufficientStorage, "insufficient storage", e.Message);
+            }
         })
             .RequireAuthorization(RolePolicies.Deployer)
             .Describe("Push a model", "The body is the .onnx file (application/octet-stream), or multipart/form-data with a 'model' part (the file) and any number of 'sample' parts: real v2 inference requests (JSON) that become the version's probe set. The model is validated in ONNX Runtime and every sample against its signature before anything is stored; the version is stored by SHA-256 with the next number.")

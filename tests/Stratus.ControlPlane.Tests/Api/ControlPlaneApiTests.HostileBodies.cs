@@ -73,4 +73,49 @@ public sealed partial class ControlPlaneApiTests
         await ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
         Assert.Empty(await _services.Models.ListAsync("credit-risk"));
     }
+
+    [Fact]
+    public async Task PushModel_DiskFull_Is507AndLeavesNothingHalfWritten()
+    {
+        // The registry's folder on a 1 MiB tmpfs (mounting needs root): a 2 MiB model cannot fit.
+        var models = Path.Combine(_temp.Folder, "models");
+        Directory.CreateDirectory(models);
+        using var disk = Tmpfs.Mount(models, "1m");
+        using var big = new ByteArrayContent(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2 * 1024 * 1024));
+
+        using var response = await SendAsync(HttpMethod.Post, "api/v1/models/big", _deployer, big);
+
+        var problem = await ProblemAsync(response, HttpStatusCode.InsufficientStorage);
+        Assert.Contains("no space left", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(models, "*", SearchOption.AllDirectories));
+        Assert.Empty(await _services.Models.ListAsync());
+        Assert.Empty(await AuditActionsAsync());
+
+        // The space the refused push took is free again: a model that fits is stored.
+        await PushCreditRiskAsync();
+    }
+
+    /// <summary>A tmpfs of the given size mounted over a folder, unmounted when disposed.</summary>
+    private sealed class Tmpfs : IDisposable
+    {
+        private readonly string _path;
+
+        private Tmpfs(string path) => _path = path;
+
+        public static Tmpfs Mount(string path, string size)
+        {
+            Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
+            return new Tmpfs(path);
+        }
+
+        public void Dispose() => Run("umount", _path);
+
+        private static void Run(string program, params string[] arguments)
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, arguments) { RedirectStandardError = true })!;
+            var error = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} failed ({error.Trim()}); this test needs root to mount a tmpfs");
+        }
+    }
 }
