@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Stratus.ControlPlane.Auth;
+using Stratus.Core.Api;
 using Stratus.Core.Deployments;
 
 namespace Stratus.ControlPlane.Api;
@@ -32,25 +33,58 @@ internal static class ApiHttp
     /// <summary>The body as <typeparamref name="T"/>, or the 400 (not JSON of that shape) or 413 (too large) to answer.</summary>
     public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context)
     {
-        SetBodyLimit(context, ControlPlaneApi.MaxJsonBodyBytes);
-        if (context.Request.ContentLength > ControlPlaneApi.MaxJsonBodyBytes)
+        var (body, problem) = await ReadTextAsync(context, ControlPlaneApi.MaxJsonBodyBytes, TooLarge());
+        if (problem is not null)
         {
-            // Refused before a byte is read (a client that sent Expect: 100-continue never sends the body).
-            return (default, TooLarge());
+            return (default, problem);
         }
 
         try
         {
-            return (await JsonSerializer.DeserializeAsync<T>(context.Request.Body, ControlPlaneApi.Json, context.RequestAborted), null);
+            return (JsonSerializer.Deserialize<T>(body.Span, ControlPlaneApi.Json), null);
         }
         catch (JsonException e)
         {
             return (default, Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message));
         }
+    }
+
+    /// <summary>The whole body once it is known to be UTF-8 text of at most <paramref name="limit"/> bytes, or the 400 or <paramref name="tooLarge"/> to answer.</summary>
+    public static async Task<(ReadOnlyMemory<byte> Body, IResult? Problem)> ReadTextAsync(HttpContext context, long limit, IResult tooLarge)
+    {
+        SetBodyLimit(context, limit);
+        if (context.Request.ContentLength > limit)
+        {
+            // Refused before a byte is read (a client that sent Expect: 100-continue never sends the body).
+            return (default, tooLarge);
+        }
+
+        var buffer = new MemoryStream();
+        try
+        {
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (default, TooLarge());
+            return (default, tooLarge);
         }
+
+        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        return Utf8Text.Problem(body.Span) is { } notUtf8
+            ? (default, Problem(StatusCodes.Status400BadRequest, "not UTF-8", notUtf8))
+            : (body, null);
+    }
+
+    /// <summary>
+    /// The API decodes no Content-Encoding, and a body in one it does not decode must not be read as if it were
+    /// plain: refused with 415 before the endpoint reads it.
+    /// </summary>
+    public static async ValueTask<object?> RefuseEncodedBodies(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var encoding = invocation.HttpContext.Request.Headers.ContentEncoding.ToString();
+        return encoding.Length == 0 || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase)
+            ? await next(invocation)
+            : Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported content encoding", $"Content-Encoding '{encoding}' is not supported; send the body unencoded");
     }
 
     public static void SetBodyLimit(HttpContext context, long bytes)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
@@ -77,6 +78,7 @@ public static class ControlPlaneApi
         var api = app.MapGroup("/api/v1");
         api
             .RequireAuthorization(RolePolicies.Viewer)
+            .AddEndpointFilter(ApiHttp.RefuseEncodedBodies)
             .MapModels(services)
             .MapDeployments(services)
             .MapRollouts(services)

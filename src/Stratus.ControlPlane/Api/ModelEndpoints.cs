@@ -30,6 +30,10 @@ internal static class ModelEndpoints
             {
                 return Problem(StatusCodes.Status400BadRequest, "model refused", e.Message);
             }
+            catch (StorageFullException e)
+            {
+                return Problem(StatusCodes.Status507InsufficientStorage, "insufficient storage", e.Message);
+            }
         })
             .RequireAuthorization(RolePolicies.Deployer)
             .Describe("Push a model", "The body is the .onnx file (application/octet-stream), or multipart/form-data with a 'model' part (the file) and any number of 'sample' parts: real v2 inference requests (JSON) that become the version's probe set. The model is validated in ONNX Runtime and every sample against its signature before anything is stored; the version is stored by SHA-256 with the next number.")
@@ -135,10 +139,15 @@ internal static class ModelEndpoints
     /// <summary>The body as sample requests (one v2 request, or an array of them), or the 400 or 413 to answer.</summary>
     private static async Task<(IReadOnlyList<string> Samples, IResult? Problem)> ReadSamplesAsync(HttpContext context)
     {
-        SetBodyLimit(context, ModelRegistry.MaxSampleBytes);
+        var (body, problem) = await ReadTextAsync(context, ModelRegistry.MaxSampleBytes, Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"samples may be at most {ModelRegistry.MaxSampleBytes} bytes at once"));
+        if (problem is not null)
+        {
+            return ([], problem);
+        }
+
         try
         {
-            using var document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+            using var document = JsonDocument.Parse(body);
             return document.RootElement.ValueKind switch
             {
                 JsonValueKind.Array => ([.. document.RootElement.EnumerateArray().Select(e => e.GetRawText())], null),
@@ -149,10 +158,6 @@ internal static class ModelEndpoints
         catch (JsonException e)
         {
             return ([], Problem(StatusCodes.Status400BadRequest, "malformed JSON", e.Message));
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return ([], Problem(StatusCodes.Status413PayloadTooLarge, "request too large", $"samples may be at most {ModelRegistry.MaxSampleBytes} bytes at once"));
         }
     }
 }

@@ -17,7 +17,7 @@ internal static class BlobFiles
     public static Task<StagedContent> WriteAsync(string folder, Stream content, long maxBytes, CancellationToken cancellationToken) =>
         WriteAsync(folder, ChunksOf(content, cancellationToken), maxBytes, cancellationToken);
 
-    /// <summary>Writes <paramref name="chunks"/> into a new file in <paramref name="folder"/>, hashing them; deletes the file and throws past <paramref name="maxBytes"/>.</summary>
+    /// <summary>Writes <paramref name="chunks"/> into a new file in <paramref name="folder"/>, hashing them; deletes the file and throws past <paramref name="maxBytes"/> or when the disk is full (<see cref="StorageFullException"/>).</summary>
     public static async Task<StagedContent> WriteAsync(string folder, IAsyncEnumerable<ReadOnlyMemory<byte>> chunks, long maxBytes, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
@@ -46,9 +46,14 @@ internal static class BlobFiles
 
             return new StagedContent(path, Convert.ToHexStringLower(hash.GetHashAndReset()), size);
         }
-        catch
+        catch (Exception e)
         {
             File.Delete(path);
+            if (e is IOException io && StorageFullException.IsDiskFull(io))
+            {
+                throw new StorageFullException($"no space left for the model on the registry's disk ({io.Message})", io);
+            }
+
             throw;
         }
     }

@@ -28,3 +28,13 @@ public sealed record StagedContent(string Path, string Sha256, long Size);
 
 /// <summary>An upload the registry refuses, with the reason the caller sees.</summary>
 public sealed class ModelRejectedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The model store's disk is full (or the caller's quota spent): the push is refused with 507 and its staging file
+/// is gone, so nothing half-written is left behind.
+/// </summary>
+public sealed class StorageFullException(string message, Exception inner) : Exception(message, inner)
+{
+    /// <summary>ENOSPC and EDQUOT on Unix; ERROR_DISK_FULL and ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    public static bool IsDiskFull(IOException e) => e.HResult is 28 or 122 or unchecked((int)0x80070070) or unchecked((int)0x80070027);
+}

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Stratus.Core.Api;
 using Stratus.Core.Models;
 
 namespace Stratus.Inference.Protocol;
@@ -30,6 +31,11 @@ public static class InferenceRequestDecoder
 
             header = body[..length];
             binary = body[length..];
+        }
+
+        if (Utf8Text.Problem(header.Span) is { } notUtf8)
+        {
+            throw InferenceException.BadRequest(notUtf8);
         }
 
         try

@@ -5,7 +5,7 @@ namespace Stratus.Inference.Protocol;
 /// <summary>An <see cref="IBufferWriter{T}"/> over pooled arrays, so encoding a response allocates nothing per request.</summary>
 public sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    private byte[] _buffer = BoundedArrayPool.Rent(initialCapacity);
     private int _written;
 
     public int WrittenCount => _written;
@@ -40,15 +40,15 @@ public sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWrit
             return;
         }
 
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
+        var larger = BoundedArrayPool.Rent(Math.Max(needed, _buffer.Length * 2));
         _buffer.AsSpan(0, _written).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        BoundedArrayPool.Return(_buffer);
         _buffer = larger;
     }
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
+        BoundedArrayPool.Return(_buffer);
         _buffer = [];
         _written = 0;
     }

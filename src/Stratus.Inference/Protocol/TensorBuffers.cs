@@ -1,15 +1,13 @@
-using System.Buffers;
-
 namespace Stratus.Inference.Protocol;
 
-/// <summary>The pooled arrays a set of tensors points into; disposing returns them all.</summary>
+/// <summary>The arrays (of <see cref="BoundedArrayPool"/>) a set of tensors points into; disposing returns them all.</summary>
 public sealed class TensorBuffers : IDisposable
 {
     private readonly List<byte[]> _rented = [];
 
     public byte[] Rent(int length)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        var buffer = BoundedArrayPool.Rent(length);
         _rented.Add(buffer);
         return buffer;
     }
@@ -21,7 +19,7 @@ public sealed class TensorBuffers : IDisposable
     {
         foreach (var buffer in _rented)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BoundedArrayPool.Return(buffer);
         }
 
         _rented.Clear();

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -16,6 +15,11 @@ internal static partial class InferenceEndpoints
 {
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
     private const string ServerVersion = "0.1.0";
+
+    /// <summary>Where the replica notes the Content-Encoding the request decompression is about to decode (it removes the header).</summary>
+    internal const string DecodedEncodingKey = "Stratus.DecodedEncoding";
+
+    private const int InitialBodyBuffer = 64 * 1024;
 
     public static void Map(IEndpointRouteBuilder app, ReplicaHost host, ReplicaOptions options)
     {
@@ -108,6 +112,7 @@ internal static partial class InferenceEndpoints
         using var request = new InferenceRequest();
         try
         {
+            CheckEncoding(context.Request);
             var (body, length) = await ReadBodyAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
             request.Adopt(body);
             InferenceRequestDecoder.Decode(body.AsMemory(0, length), HeaderLength(context.Request), request);
@@ -177,7 +182,11 @@ internal static partial class InferenceEndpoints
             : throw InferenceException.BadRequest($"{HeaderLengthHeader} must be a non-negative integer, not '{values}'");
     }
 
-    /// <summary>Reads the whole body into a pooled array, refusing with 413 as soon as it passes the limit.</summary>
+    /// <summary>
+    /// Reads the whole body, refusing with 413 as soon as it passes the limit. The buffer grows as bytes arrive
+    /// (from <see cref="InitialBodyBuffer"/>, doubling), so a client that only declares or threatens a large body
+    /// costs what it sent, and large buffers are plain arrays the GC takes back (<see cref="BoundedArrayPool"/>).
+    /// </summary>
     private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
@@ -185,7 +194,11 @@ internal static partial class InferenceEndpoints
             throw TooLarge(request.ContentLength.Value, limit);
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        // One byte more than can arrive, so the read that passes the limit (or finds the end) needs no growth. A
+        // decoded body's Content-Length (if any is left) counts the encoded bytes, so only the limit bounds it.
+        var declared = request.HttpContext.Items.ContainsKey(DecodedEncodingKey) ? null : request.ContentLength;
+        var most = (int)Math.Min(declared ?? limit, limit) + 1;
+        var buffer = BoundedArrayPool.Rent(Math.Min(most, InitialBodyBuffer));
         var length = 0;
         try
         {
@@ -193,18 +206,13 @@ internal static partial class InferenceEndpoints
             {
                 if (length == buffer.Length)
                 {
-                    if (length > limit)
-                    {
-                        throw TooLarge(length, limit);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1));
+                    var larger = BoundedArrayPool.Rent((int)Math.Min((long)buffer.Length * 2, most));
                     buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BoundedArrayPool.Return(buffer);
                     buffer = larger;
                 }
 
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                var read = await ReadDecodedAsync(request, buffer.AsMemory(length), cancellationToken);
                 if (read == 0)
                 {
                     break;
@@ -226,8 +234,31 @@ internal static partial class InferenceEndpoints
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BoundedArrayPool.Return(buffer);
             throw;
+        }
+    }
+
+    /// <summary>Reads the body through the request decompression, whose streams fail on bytes that are not of their encoding.</summary>
+    private static async ValueTask<int> ReadDecodedAsync(HttpRequest request, Memory<byte> into, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await request.Body.ReadAsync(into, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException && request.HttpContext.Items[DecodedEncodingKey] is string encoding)
+        {
+            throw InferenceException.BadRequest($"the request body is not valid {encoding} data ({e.Message})");
+        }
+    }
+
+    /// <summary>A Content-Encoding the request decompression left in place is one it does not decode: refuse it, never read it as identity.</summary>
+    private static void CheckEncoding(HttpRequest request)
+    {
+        var encoding = request.Headers.ContentEncoding.ToString();
+        if (encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InferenceException(415, $"Content-Encoding '{encoding}' is not supported; send one of gzip, deflate, br or identity");
         }
     }
 

@@ -72,6 +72,15 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         builder.Services.AddRequestDecompression();
 
         var app = builder.Build();
+        app.Use((context, next) =>
+        {
+            if (context.Request.Headers.ContentEncoding is { Count: > 0 } encoding)
+            {
+                context.Items[InferenceEndpoints.DecodedEncodingKey] = encoding.ToString();
+            }
+
+            return next(context);
+        });
         app.UseRequestDecompression();
         if (options.EmulatedLatency > TimeSpan.Zero)
         {
