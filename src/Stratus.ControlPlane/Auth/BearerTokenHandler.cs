@@ -12,6 +12,9 @@ namespace Stratus.ControlPlane.Auth;
 public sealed class BearerTokenOptions : AuthenticationSchemeOptions
 {
     public ITokenStore? Tokens { get; set; }
+
+    /// <summary>Failed checks per source address; null checks every token.</summary>
+    public FailedAuthentications? Failures { get; set; }
 }
 
 /// <summary>
@@ -32,6 +35,9 @@ internal sealed class BearerTokenHandler(IOptionsMonitor<BearerTokenOptions> opt
     /// <summary>Why a request with a token that authenticates no one is refused.</summary>
     public const string UnknownToken = "the token is unknown or revoked";
 
+    /// <summary>Where a refusal for too many failed checks leaves how long to wait, for the 429's Retry-After.</summary>
+    public const string RetryAfterItem = "stratus:auth-retry-after";
+
     private const string Prefix = "Bearer ";
 
     /// <summary>Who made a change, as the audit log records it.</summary>
@@ -50,9 +56,17 @@ internal sealed class BearerTokenHandler(IOptionsMonitor<BearerTokenOptions> opt
         }
 
         var tokens = Options.Tokens ?? throw new InvalidOperationException("the bearer scheme has no token store");
+        var source = Context.Connection.RemoteIpAddress;
+        if (Options.Failures?.RetryAfter(source) is { } wait)
+        {
+            Context.Items[RetryAfterItem] = wait;
+            return AuthenticateResult.Fail($"too many failed token checks from {source}; try again in {Math.Ceiling(wait.TotalSeconds)} s");
+        }
+
         var token = await tokens.AuthenticateAsync(header[Prefix.Length..].Trim(), Context.RequestAborted);
         if (token is null)
         {
+            Options.Failures?.Failed(source);
             return AuthenticateResult.Fail(UnknownToken);
         }
 

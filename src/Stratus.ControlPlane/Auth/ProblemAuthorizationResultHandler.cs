@@ -8,7 +8,7 @@ namespace Stratus.ControlPlane.Auth;
 
 /// <summary>
 /// Answers a refused call as <c>application/problem+json</c>: 401 when no live token came (saying whether it was
-/// missing or unknown), 403 when the token's role is too weak (saying which role the call needs). The endpoint never
+/// missing or unknown), 429 when its address has failed too many token checks lately, 403 when the token's role is too weak (saying which role the call needs). The endpoint never
 /// runs, so nothing changes either way.
 /// </summary>
 internal sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddlewareResultHandler
@@ -21,6 +21,13 @@ internal sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddlewa
         {
             // The scheme caches its result per request, so this reads the token store no second time.
             var authenticated = await context.AuthenticateAsync(BearerTokenHandler.SchemeName);
+            if (context.Items[BearerTokenHandler.RetryAfterItem] is TimeSpan wait)
+            {
+                context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Results.Problem(detail: authenticated.Failure?.Message, statusCode: StatusCodes.Status429TooManyRequests, title: "too many failed token checks").ExecuteAsync(context);
+                return;
+            }
+
             await Results.Problem(detail: authenticated.Failure?.Message ?? BearerTokenHandler.MissingToken, statusCode: StatusCodes.Status401Unauthorized, title: "unauthorized").ExecuteAsync(context);
             return;
         }

@@ -32,7 +32,7 @@ public static class RolePolicies
     public const string Admin = "admin";
 
     /// <summary>Registers the bearer scheme over <paramref name="tokens"/>, the role policies and their problem+json refusals.</summary>
-    public static IServiceCollection AddStratusAuthorization(this IServiceCollection services, ITokenStore tokens)
+    public static IServiceCollection AddStratusAuthorization(this IServiceCollection services, ITokenStore tokens, FailedAuthentications? failures = null)
     {
         // The core of authentication, not AddAuthentication: that one also adds data protection, whose key ring a bearer
         // scheme never uses, yet it would write keys to the user's home folder at every start.
@@ -42,7 +42,11 @@ public static class RolePolicies
             options.AddScheme<BearerTokenHandler>(BearerTokenHandler.SchemeName, displayName: null);
         });
         services.AddWebEncoders();
-        services.AddOptions<BearerTokenOptions>(BearerTokenHandler.SchemeName).Configure(options => options.Tokens = tokens);
+        services.AddOptions<BearerTokenOptions>(BearerTokenHandler.SchemeName).Configure(options =>
+        {
+            options.Tokens = tokens;
+            options.Failures = failures ?? new FailedAuthentications(TimeProvider.System);
+        });
         services.AddSingleton<IAuthorizationHandler, RoleRequirementHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
         var authorization = services.AddAuthorizationBuilder();
