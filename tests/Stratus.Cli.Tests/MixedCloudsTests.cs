@@ -63,27 +63,8 @@ public sealed class MixedCloudsTests(DockerEngine engine, ITestOutputHelper outp
                   cpu-small: { onDemand: 0.107, spot: 0.036 }
             """);
         var config = Path.Combine(_data, "config.json");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "stratus.dll"), "up", "--data-dir", _data, "--config", config, "--port", "0", "--gateway-port", "0", "--clouds", clouds, "--cluster-id", _cluster })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var up = Process.Start(info)!;
-        up.StandardInput.Close();
-        var errors = up.StandardError.ReadToEndAsync();
-        var lines = new List<string>();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (await up.StandardOutput.ReadLineAsync().WaitAsync(deadline - DateTime.UtcNow) is { } line)
-        {
-            lines.Add(line);
-            if (line.StartsWith("running;", StringComparison.Ordinal))
-            {
-                break;
-            }
-        }
-
-        Assert.True(lines.Count > 0 && lines[^1].StartsWith("running;", StringComparison.Ordinal), string.Join('\n', lines));
+        using var up = await UpProcess.StartAsync(null, "--data-dir", _data, "--config", config, "--port", "0", "--gateway-port", "0", "--clouds", clouds, "--cluster-id", _cluster);
+        Assert.True(up.IsRunning, string.Join('\n', up.Lines));
         var written = JsonDocument.Parse(await File.ReadAllTextAsync(config)).RootElement;
         var gateway = new Uri(written.GetProperty("gateway").GetString()!);
         var token = (await File.ReadAllTextAsync(written.GetProperty("tokenFile").GetString()!)).Trim();
@@ -127,14 +108,8 @@ public sealed class MixedCloudsTests(DockerEngine engine, ITestOutputHelper outp
 
         // Back: the docker cloud takes launches again, and Ctrl+C stops every replica, containers too.
         await client.RestoreAsync("docker-us");
-        using (var interrupt = Process.Start("kill", ["-INT", up.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await interrupt.WaitForExitAsync();
-        }
-
-        await up.StandardOutput.ReadToEndAsync();
-        await up.WaitForExitAsync();
-        Assert.True(up.ExitCode == 0, await errors);
+        await up.InterruptAsync();
+        Assert.True(up.Process.ExitCode == 0, await up.Errors);
         var (_, left) = await DockerCliAsync("ps", "--all", "--filter", $"label=stratus.io/cluster={_cluster}", "--format", "{{.Names}}");
         Assert.Equal(string.Empty, left.Trim());
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Stratus.Cli.Tests.Support;
 
@@ -26,38 +25,11 @@ public sealed class UpProcessTests : IDisposable
     public async Task UpDemo_RunsTheWholeFlowAndStopsCleanlyOnCtrlC()
     {
         var config = Path.Combine(_data, "config.json");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(Path.GetDirectoryName(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx")))!,
-        };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "stratus.dll"), "up", "--demo", "--data-dir", _data, "--config", config, "--port", "0", "--gateway-port", "0" })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var up = Process.Start(info)!;
-        up.StandardInput.Close();
-        var errors = up.StandardError.ReadToEndAsync();
-        var lines = new List<string>();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        {
-            // A pipe read does not always honour a cancellation token; WaitAsync bounds it regardless.
-            while (await up.StandardOutput.ReadLineAsync().WaitAsync(deadline - DateTime.UtcNow) is { } line)
-            {
-                lines.Add(line);
-                if (line.StartsWith("running;", StringComparison.Ordinal))
-                {
-                    break;
-                }
-            }
-        }
-
-        var output = string.Join('\n', lines);
-        Assert.True(lines.Count > 0 && lines[^1].StartsWith("running;", StringComparison.Ordinal), output);
+        using var up = await UpProcess.StartAsync(
+            Path.GetDirectoryName(Path.GetDirectoryName(Stratus.Testing.RepositoryFiles.Model("credit-risk.onnx"))),
+            "--demo", "--data-dir", _data, "--config", config, "--port", "0", "--gateway-port", "0");
+        var output = string.Join('\n', up.Lines);
+        Assert.True(up.IsRunning, output);
         Assert.Contains("Stratus is up", output, StringComparison.Ordinal);
         Assert.Contains($"admin token in {Path.Combine(_data, "admin.token")}", output, StringComparison.Ordinal);
         Assert.Contains("demo: deployment credit-risk ready", output, StringComparison.Ordinal);
@@ -86,14 +58,8 @@ public sealed class UpProcessTests : IDisposable
         Assert.Contains("probabilities", inferred.ConsoleText, StringComparison.Ordinal);
 
         // Ctrl+C: the gateway, the control plane and every replica stop.
-        using (var interrupt = Process.Start("kill", ["-INT", up.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await interrupt.WaitForExitAsync();
-        }
-
-        var rest = await up.StandardOutput.ReadToEndAsync();
-        await up.WaitForExitAsync();
-        Assert.Equal(0, up.ExitCode);
+        var rest = await up.InterruptAsync();
+        Assert.Equal(0, up.Process.ExitCode);
         Assert.Contains("stopped", rest, StringComparison.Ordinal);
         Assert.Equal(0, RunningReplicas());
     }
