@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Stratus.Core.Routing;
 using Stratus.Core.Scaling;
+using Stratus.Core.Tls;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
@@ -76,6 +77,12 @@ public sealed class GatewayOptions
 
     /// <summary>Where live requests recorded as samples go (deployments that opted in); null records none.</summary>
     public Stratus.Core.Routing.IRequestSampleSink? SampleSink { get; set; }
+
+    /// <summary>The inference endpoint's HTTPS certificate; null serves plain HTTP.</summary>
+    public ServerTls? Tls { get; set; }
+
+    /// <summary>How the gateway calls replicas over mutual TLS (the platform roots and its client certificate); null calls them over plain HTTP.</summary>
+    public ClientTls? ReplicaClient { get; set; }
 }
 
 /// <summary>

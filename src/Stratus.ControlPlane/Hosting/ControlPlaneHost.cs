@@ -19,6 +19,7 @@ using Stratus.ControlPlane.Store.Postgres;
 using Stratus.ControlPlane.Store.Sqlite;
 using Stratus.Core.Clouds;
 using Stratus.Core.Routing;
+using Stratus.Core.Tls;
 
 namespace Stratus.ControlPlane.Hosting;
 
@@ -59,6 +60,15 @@ public sealed class ControlPlaneOptions
 
     /// <summary>The lease the servers of one store compete for, to run the reconciler, autoscaler and rollout controller.</summary>
     public LeadershipOptions Leadership { get; set; } = new();
+
+    /// <summary>The API's HTTPS certificate; null serves plain HTTP (only with <c>--insecure</c> on the command line).</summary>
+    public ServerTls? Tls { get; set; }
+
+    /// <summary>
+    /// Mutual TLS with replicas: the CA that issues each replica its certificate (named by its id) and the client
+    /// certificate the control plane's probes present. Null launches replicas on plain HTTP.
+    /// </summary>
+    public ReplicaTls? ReplicaTls { get; set; }
 }
 
 /// <summary>

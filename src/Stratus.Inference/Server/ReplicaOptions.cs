@@ -1,3 +1,4 @@
+using Stratus.Core.Tls;
 using Stratus.Inference.Batching;
 using Stratus.Inference.Runtime;
 
@@ -36,4 +37,10 @@ public sealed class ReplicaOptions
     /// model loads: <c>stratus replica</c> warms its HTTP path first, so an orchestrator's readiness means warmed up.
     /// </summary>
     public bool ReadyAfterWarmUp { get; set; }
+
+    /// <summary>
+    /// HTTPS with a client certificate required, one the platform CA issued: only gateways and the control plane can
+    /// call the replica. Null serves plain HTTP (a replica started by hand with <c>--insecure</c>, or by tests).
+    /// </summary>
+    public ServerTls? Tls { get; set; }
 }
