@@ -24,6 +24,7 @@ namespace Stratus.Cli
             root.Subcommands.Add(new GatewayCommand(interaction, global));
             root.Subcommands.Add(new ReplicaCommand(interaction, global));
             root.Subcommands.Add(new ImageCommand(interaction));
+            root.Subcommands.Add(new CertCommand(interaction));
             root.Subcommands.Add(new ModelCommand(interaction, global));
             root.Subcommands.Add(new DeployCommand(interaction, global));
             root.Subcommands.Add(new ApplyCommand(interaction, global));

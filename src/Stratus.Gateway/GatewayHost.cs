@@ -143,8 +143,25 @@ public sealed class GatewayHost : IAsyncDisposable
             configureLogging(builder.Logging);
         }
 
-        builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.WebHost.UseUrls($"{(options.Tls is null ? "http" : "https")}://{options.Host}:{options.Port}");
+        if (options.Tls is not null)
+        {
+            // The slim builder leaves out Kestrel's HTTPS configuration until asked.
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            if (options.Tls is { } tls)
+            {
+                kestrel.ConfigureHttpsDefaults(https =>
+                {
+                    https.ServerCertificateSelector = (_, _) => tls.Certificate.Current;
+                    https.SslProtocols = ServerTls.Protocols;
+                });
+            }
+        });
         var config = new RouteTableProxyConfig(options);
         var latencies = new RegionLatencies(options.Region);
         var metrics = new GatewayMetrics();

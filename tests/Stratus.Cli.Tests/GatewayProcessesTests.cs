@@ -27,13 +27,13 @@ public sealed class GatewayProcessesTests(ProcessSystem system, ITestOutputHelpe
     {
         foreach (var gateway in system.Gateways)
         {
-            await TestSystem.WaitForGatewayAsync(gateway, deployment);
+            await TestSystem.WaitForGatewayAsync(gateway, deployment, system.Tls.Trust);
         }
     }
 
     /// <summary>Steady load through both gateways, <paramref name="callers"/> callers each.</summary>
     private Task<LoadResult[]> LoadThroughBothAsync(string deployment, int callers, CancellationToken stop) =>
-        Task.WhenAll(system.Gateways.Select(g => TestSystem.MeasuredLoadAsync(g, deployment, callers, stop)));
+        Task.WhenAll(system.Gateways.Select(g => TestSystem.MeasuredLoadAsync(g, deployment, callers, stop, system.Tls.Trust)));
 
     [Fact]
     public async Task Gateways_ReportToTheServer_BothFreshInTheirRegions()
@@ -47,14 +47,14 @@ public sealed class GatewayProcessesTests(ProcessSystem system, ITestOutputHelpe
         Assert.Equal(ProcessSystem.Regions.Order(), gateways.Select(g => g.Region!).Order());
 
         // The same through the CLI: the one server leads, and both gateways report to it.
-        var (exit, json) = await CliRunner.RunAsync("cluster", "status", "-o", "json", "--server", system.Server.ToString(), "--token", system.Token);
+        var (exit, json) = await CliRunner.RunAsync("cluster", "status", "-o", "json", "--server", system.Server.ToString(), "--token", system.Token, "--ca", system.Tls.CaFile);
         Assert.True(exit == 0, string.Join(" | ", json.Errors));
         var cluster = System.Text.Json.JsonDocument.Parse(json.ConsoleText).RootElement;
         Assert.True(cluster.GetProperty("leader").GetProperty("leading").GetBoolean());
         Assert.Equal(1, cluster.GetProperty("leader").GetProperty("epoch").GetInt64());
         Assert.Equal(2, cluster.GetProperty("gateways").GetArrayLength());
 
-        var (tableExit, table) = await CliRunner.RunAsync("cluster", "status", "--server", system.Server.ToString(), "--token", system.Token);
+        var (tableExit, table) = await CliRunner.RunAsync("cluster", "status", "--server", system.Server.ToString(), "--token", system.Token, "--ca", system.Tls.CaFile);
         Assert.Equal(0, tableExit);
         Assert.Contains("leads", table.ConsoleText, StringComparison.Ordinal);
         Assert.Contains("eu-west", table.ConsoleText, StringComparison.Ordinal);
@@ -151,7 +151,7 @@ public sealed class GatewayProcessesTests(ProcessSystem system, ITestOutputHelpe
         // The same request with its first feature one higher: another sample (the id is not part of one).
         var other = System.Text.RegularExpressions.Regex.Replace(body, "\"data\"\\s*:\\s*\\[(\\d+)", m => $"\"data\": [{int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 1}", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
         Assert.NotEqual(body, other);
-        using var http = new HttpClient { BaseAddress = system.Gateways[0], Timeout = TimeSpan.FromSeconds(30) };
+        using var http = system.Tls.HttpClient(system.Gateways[0]);
         foreach (var request in new[] { other, body, other, body })
         {
             using var answer = await http.PostAsync("v2/models/recorded/infer", new StringContent(request, System.Text.Encoding.UTF8, "application/json"));

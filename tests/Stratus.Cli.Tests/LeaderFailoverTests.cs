@@ -24,7 +24,13 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
     private string _database = string.Empty;
     private string _store = string.Empty;
 
-    public async Task InitializeAsync() => (_database, _store) = await postgres.CreateEmptyDatabaseAsync();
+    private ProcessTls _tls = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_database, _store) = await postgres.CreateEmptyDatabaseAsync();
+        _tls = ProcessTls.ForDataDirectory(_data);
+    }
 
     public async Task DisposeAsync()
     {
@@ -77,7 +83,7 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
         var servers = new List<StratusProcess> { await ServerAsync() };
         servers.Add(await ServerAsync());
         servers.Add(await ServerAsync());
-        _clients.AddRange(servers.Select(s => new StratusClient(s.Address, AdminToken)));
+        _clients.AddRange(servers.Select(s => new StratusClient(s.Address, AdminToken, _tls.Trust.CreateHandler())));
         var first = _clients[0];
         await using (var model = File.OpenRead(RepositoryFiles.Model("credit-risk.onnx")))
         {
@@ -88,7 +94,7 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
         var callerKey = (await first.CreateKeyAsync("risk", "the load")).Key;
         await first.WaitForReadyAsync("risk", 2, TimeSpan.FromSeconds(90));
 
-        var gateway = await StratusProcess.StartAsync("gateway", "--server", string.Join(',', servers.Select(s => s.Address.ToString().TrimEnd('/'))), "--token", AdminToken, "--port", "0");
+        var gateway = await StratusProcess.StartAsync("gateway", "--server", string.Join(',', servers.Select(s => s.Address.ToString().TrimEnd('/'))), "--token", AdminToken, "--port", "0", "--tls-dir", _tls.IssueGateway("gateway"));
         _processes.Add(gateway);
 
         // Callers through the gateway all along.
@@ -96,7 +102,7 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
         var body = await File.ReadAllTextAsync(RepositoryFiles.Model("credit-risk.request.json"));
         var answered = 0;
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var callers = new HttpClient { BaseAddress = gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
+        using var callers = _tls.HttpClient(gateway.Address);
         callers.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", callerKey);
         await Eventually.HoldsAsync(async () => (await callers.PostAsync("v2/models/risk/infer", new StringContent(body, Encoding.UTF8, "application/json"))).IsSuccessStatusCode, "the gateway answers");
         async Task CallAsync()
@@ -162,7 +168,7 @@ public sealed class LeaderFailoverTests(PostgresServer postgres, ITestOutputHelp
         await writing;
         var lastKey = await writerClient.CreateKeyAsync("risk", "after the failover");
         acknowledged.Add(lastKey.Id);
-        using var lastCaller = new HttpClient { BaseAddress = gateway.Address, Timeout = TimeSpan.FromSeconds(30) };
+        using var lastCaller = _tls.HttpClient(gateway.Address);
         lastCaller.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", lastKey.Key);
         await Eventually.HoldsAsync(async () => (await lastCaller.PostAsync("v2/models/risk/infer", new StringContent(body, Encoding.UTF8, "application/json"))).IsSuccessStatusCode, "a key made after the failover works at the gateway");
         await load;

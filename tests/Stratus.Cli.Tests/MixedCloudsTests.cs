@@ -68,7 +68,8 @@ public sealed class MixedCloudsTests(DockerEngine engine, ITestOutputHelper outp
         var written = JsonDocument.Parse(await File.ReadAllTextAsync(config)).RootElement;
         var gateway = new Uri(written.GetProperty("gateway").GetString()!);
         var token = (await File.ReadAllTextAsync(written.GetProperty("tokenFile").GetString()!)).Trim();
-        using var client = new StratusClient(new Uri(written.GetProperty("server").GetString()!), token);
+        var trust = new Stratus.Core.Tls.ClientTls(Stratus.Core.Tls.PlatformTrust.FromFile(written.GetProperty("caFile").GetString()!));
+        using var client = new StratusClient(new Uri(written.GetProperty("server").GetString()!), token, trust.CreateHandler());
         await using (var model = File.OpenRead(RepositoryFiles.Model("credit-risk.onnx")))
         {
             await client.PushModelAsync("credit-risk", model);
@@ -91,7 +92,7 @@ public sealed class MixedCloudsTests(DockerEngine engine, ITestOutputHelper outp
         Assert.Equal("1000000000 536870912 host on-failure", limits.Trim());
 
         using var stop = new CancellationTokenSource();
-        var load = TestSystem.MeasuredLoadAsync(gateway, "risk", 2, stop.Token);
+        var load = TestSystem.MeasuredLoadAsync(gateway, "risk", 2, stop.Token, trust);
 
         var clock = Stopwatch.StartNew();
         await client.OutageAsync("docker-us");

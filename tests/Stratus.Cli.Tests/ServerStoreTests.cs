@@ -39,11 +39,13 @@ public sealed class ServerStoreTests(PostgresServer server) : IAsyncLifetime
     /// <summary>Runs the server with <paramref name="arguments"/>, pushes the sample model through its API, and returns what it listed.</summary>
     private async Task<JsonElement> PushThroughServerAsync(params string[] arguments)
     {
+        var tls = ProcessTls.ForDataDirectory(_data);
         using var process = ServerProcess.Start(["--data-dir", _data, "--port", "0", .. arguments]);
         try
         {
             var address = await ServerProcess.ReadyAtAsync(process);
-            using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+            Assert.Equal("https", address.Scheme);
+            using var client = tls.HttpClient(address);
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(Path.Combine(_data, "admin.token"))).Trim());
             using var model = new StreamContent(File.OpenRead(RepositoryFiles.Model("credit-risk.onnx")));
             var pushed = await client.PostAsync("api/v1/models/credit-risk", model);

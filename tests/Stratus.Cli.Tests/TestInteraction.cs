@@ -37,4 +37,8 @@ internal sealed class TestInteraction : IInteraction
     public void Field(string label, string value) => Lines.Add($"{label}: {value}");
 
     public void Error(string text) => Errors.Add(text);
+
+    public List<string> Warnings { get; } = [];
+
+    public void Warning(string text) => Warnings.Add(text);
 }

@@ -35,6 +35,18 @@ public sealed class UpProcessTests : IDisposable
         Assert.Contains("demo: deployment credit-risk ready", output, StringComparison.Ordinal);
         Assert.Matches(@"answered in [0-9.]+ ms: probabilities \[2,2\] = \[", output);
 
+        // TLS by default: the API and the gateway are https, the config names the development CA, and a caller that
+        // speaks plain HTTP to the API's port gets no answer from the API.
+        var written = JsonDocument.Parse(await File.ReadAllTextAsync(config)).RootElement;
+        var server = new Uri(written.GetProperty("server").GetString()!);
+        Assert.Equal("https", server.Scheme);
+        Assert.Equal("https", new Uri(written.GetProperty("gateway").GetString()!).Scheme);
+        Assert.Equal(Path.Combine(_data, "tls", "ca.crt"), written.GetProperty("caFile").GetString());
+        using (var plain = new HttpClient())
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => plain.GetAsync(new UriBuilder(server) { Scheme = "http" }.Uri + "api/v1/deployments"));
+        }
+
         // The client verbs find everything through the config `up` wrote: no flags.
         var (exit, list) = await CliRunner.RunAsync("deployment", "get", "credit-risk", "-o", "json", "--config", config);
         Assert.Equal(0, exit);

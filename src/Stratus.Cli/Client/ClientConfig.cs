@@ -4,9 +4,10 @@ namespace Stratus.Cli.Client;
 
 /// <summary>
 /// Where the client verbs find the system: written by <c>stratus up</c> (like a kubeconfig) so that later commands
-/// need no flags. It names the token's file rather than holding the token.
+/// need no flags. It names the token's file rather than holding the token, and the CA file to trust for the
+/// servers' certificates (the development CA <c>up</c> made; null trusts the machine's roots).
 /// </summary>
-internal sealed record ClientConfig(Uri Server, Uri? Gateway, string? TokenFile)
+internal sealed record ClientConfig(Uri Server, Uri? Gateway, string? TokenFile, string? CaFile = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -1,20 +1,23 @@
 using System.CommandLine;
 using Stratus.Cli.Interaction;
 using Stratus.Client;
+using Stratus.Core.Tls;
 
 namespace Stratus.Cli.Client;
 
 /// <summary>The options every client verb takes, on the root command and inherited by every subcommand.</summary>
 internal sealed class GlobalOptions
 {
-    public const string DefaultServer = "http://127.0.0.1:7700/";
-    public const string DefaultGateway = "http://127.0.0.1:7780/";
+    public const string DefaultServer = "https://127.0.0.1:7700/";
+    public const string DefaultGateway = "https://127.0.0.1:7780/";
 
     public Option<string> Server { get; } = new("--server") { Description = "Control plane URL (else $STRATUS_SERVER, the config file, or " + DefaultServer + "); 'gateway' takes several, comma-separated.", Recursive = true };
 
     public Option<string> Token { get; } = new("--token") { Description = "API token (else $STRATUS_TOKEN, or the token file the config names).", Recursive = true };
 
     public Option<string> Gateway { get; } = new("--gateway") { Description = "Inference endpoint for 'infer' (else $STRATUS_GATEWAY, the config file, or " + DefaultGateway + ").", Recursive = true };
+
+    public Option<FileInfo> Ca { get; } = new("--ca") { Description = "CA certificate (PEM) to trust for the servers' TLS certificates (else $STRATUS_CA, or the CA the config file names, or the machine's roots).", Recursive = true };
 
     public Option<FileInfo> Config { get; } = new("--config") { Description = "Client config file (else $STRATUS_CONFIG or ~/.stratus/config.json); 'up' writes it.", Recursive = true };
 
@@ -25,6 +28,7 @@ internal sealed class GlobalOptions
         root.Options.Add(Server);
         root.Options.Add(Token);
         root.Options.Add(Gateway);
+        root.Options.Add(Ca);
         root.Options.Add(Config);
         root.Options.Add(Output);
     }
@@ -86,9 +90,12 @@ internal sealed class GlobalOptions
             token = File.ReadAllText(tokenFile).Trim();
         }
 
-        return new ClientSession(new StratusClient(WithSlash(servers[0]), token), WithSlash(gateway), token, parse.GetValue(Output), interaction.Console)
+        var caFile = parse.GetValue(Ca)?.FullName ?? (Environment.GetEnvironmentVariable("STRATUS_CA") is { Length: > 0 } caFromEnvironment ? caFromEnvironment : config?.CaFile);
+        var trust = caFile is null ? null : Trust(caFile);
+        return new ClientSession(new StratusClient(WithSlash(servers[0]), token, trust?.CreateHandler()), WithSlash(gateway), token, parse.GetValue(Output), interaction.Console)
         {
             Servers = [.. servers.Select(WithSlash)],
+            Tls = trust,
         };
     }
 
@@ -101,6 +108,18 @@ internal sealed class GlobalOptions
         : Uri.TryCreate(value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url
         : throw new InvalidOperationException($"{source} must be an http:// or https:// URL, not '{value}'");
 
+    private static ClientTls Trust(string caFile)
+    {
+        try
+        {
+            return new ClientTls(PlatformTrust.FromFile(caFile));
+        }
+        catch (TlsConfigurationException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
+
     private static Uri WithSlash(Uri uri) => uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
 }
 
@@ -109,6 +128,12 @@ internal sealed record ClientSession(StratusClient Client, Uri Gateway, string? 
 {
     /// <summary>Every control-plane server given (<see cref="Client"/> talks to the first).</summary>
     public IReadOnlyList<Uri> Servers { get; init; } = [];
+
+    /// <summary>The CA the servers' certificates are checked against; null trusts the machine's roots.</summary>
+    public ClientTls? Tls { get; init; }
+
+    /// <summary>A new client of <paramref name="server"/> with this session's token and trust.</summary>
+    public StratusClient ClientOf(Uri server) => new(server, Token, Tls?.CreateHandler());
 
     public void Render<T>(T value, Action<T> table) => Output.Render(Console, Format, value, table);
 

@@ -3,6 +3,7 @@ using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Client;
 using Stratus.Core.Routing;
+using Stratus.Core.Tls;
 using Stratus.Gateway;
 
 namespace Stratus.Cli.Commands;
@@ -33,6 +34,10 @@ internal sealed class GatewayCommand : Command
         Options.Add(rateLimit);
         Options.Add(maxBody);
         Options.Add(timeout);
+        var insecure = TlsFlags.Insecure();
+        var tlsDir = TlsFlags.ListenerFolder("A folder with the gateway's certificate from the platform CA (tls.crt, tls.key, made by 'stratus cert issue') and the CA (ca.crt): served to callers, presented to replicas, and trusted for replicas and servers. Watched for renewals.");
+        Options.Add(insecure);
+        Options.Add(tlsDir);
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
         {
             GatewayHost gateway;
@@ -58,13 +63,42 @@ internal sealed class GatewayCommand : Command
                 }
             }
 
-            // One client per server: the session's for the first.
-            using var others = new Disposables([.. session.Servers.Skip(1).Select(server => new StratusClient(server, session.Token))]);
-            StratusClient[] servers = [session.Client, .. others.Clients];
+            ServerTls? listener = null;
+            ClientTls? replicaClient = null;
+            if (parse.GetValue(tlsDir) is { } folder)
+            {
+                if (parse.GetValue(insecure))
+                {
+                    interaction.Error("--insecure serves plain HTTP; it cannot be combined with --tls-dir");
+                    return ExitCodes.InvalidArguments;
+                }
+
+                try
+                {
+                    var certificate = ReloadingCertificate.FromFolder(folder.FullName);
+                    listener = new ServerTls(certificate);
+                    replicaClient = new ClientTls(PlatformTrust.FromFile(Path.Combine(folder.FullName, PlatformCa.CertificateFile)), certificate);
+                }
+                catch (TlsConfigurationException e)
+                {
+                    interaction.Error(e.Message);
+                    return ExitCodes.InvalidArguments;
+                }
+            }
+            else if (!parse.GetValue(insecure))
+            {
+                interaction.Error("the gateway serves TLS and calls replicas over mutual TLS: give --tls-dir with its certificate from the platform CA ('stratus cert issue'), or --insecure for plain HTTP");
+                return ExitCodes.InvalidArguments;
+            }
+
+            // One client per server, trusting the --ca given or else the platform CA of --tls-dir.
+            var serverTrust = session.Tls ?? (replicaClient is null ? null : new ClientTls(replicaClient.Trust));
+            using var clients = new Disposables([.. session.Servers.Select(server => new StratusClient(server, session.Token, serverTrust?.CreateHandler()))]);
+            var servers = clients.Clients.ToArray();
             try
             {
                 IRouteSource source = fixedRoutes is not null ? new StaticRouteSource(fixedRoutes.FullName)
-                    : servers.Length == 1 ? session.Client
+                    : servers.Length == 1 ? servers[0]
                     : new FailoverRouteSource(servers);
                 gateway = await GatewayHost.StartAsync(options = new GatewayOptions
                 {
@@ -75,6 +109,8 @@ internal sealed class GatewayCommand : Command
                     MaxRequestBodyBytes = parse.GetValue(maxBody),
                     RequestTimeout = TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
                     MetricsToken = token,
+                    Tls = listener,
+                    ReplicaClient = replicaClient,
                     LoadSinks = fixedRoutes is null ? servers : [],
                     SampleSink = fixedRoutes is null ? new FailoverSampleSink(servers) : null,
                 }, source, cancellationToken: cancellationToken);
@@ -112,7 +148,7 @@ internal sealed class GatewayCommand : Command
         }, cancellationToken));
     }
 
-    /// <summary>The clients of the servers after the first, disposed with the command.</summary>
+    /// <summary>The clients of the servers, disposed with the command.</summary>
     private sealed class Disposables(IReadOnlyList<StratusClient> clients) : IDisposable
     {
         public IReadOnlyList<StratusClient> Clients => clients;

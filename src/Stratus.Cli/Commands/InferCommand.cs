@@ -38,7 +38,7 @@ internal sealed class InferCommand : Command
                 body = await File.ReadAllTextAsync(path, cancellationToken);
             }
 
-            using var client = new InferenceClient(session.Gateway, parse.GetValue(key) ?? Environment.GetEnvironmentVariable("STRATUS_KEY"));
+            using var client = new InferenceClient(session.Gateway, parse.GetValue(key) ?? Environment.GetEnvironmentVariable("STRATUS_KEY"), session.Tls?.CreateHandler());
             using var answer = await client.InferAsync(parse.GetValue(name)!, body, parse.GetValue(version), cancellationToken);
             session.Render(answer.RootElement, root => Table(session, root));
             return ExitCodes.Success;

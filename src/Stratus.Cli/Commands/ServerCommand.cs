@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Stratus.Cli.Interaction;
 using Stratus.ControlPlane.Clouds;
 using Stratus.ControlPlane.Hosting;
+using Stratus.Core.Tls;
 
 namespace Stratus.Cli.Commands;
 
@@ -23,8 +24,11 @@ internal sealed class ServerCommand : Command
         Options.Add(BlobsOption);
         Options.Add(ConfigOption);
         Options.Add(ClusterIdOption);
+        Options.Add(InsecureOption);
+        Options.Add(PlatformCaOption);
+        Options.Add(TlsDirOption);
         Options.Add(VerboseOption);
-        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(ConfigOption), parse.GetValue(VerboseOption), cancellationToken));
+        SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
     }
 
     public Option<DirectoryInfo> DataDirOption { get; } = new("--data-dir")
@@ -47,6 +51,12 @@ internal sealed class ServerCommand : Command
 
     public Option<string> ClusterIdOption { get; } = ClusterId.Option();
 
+    public Option<bool> InsecureOption { get; } = TlsFlags.Insecure();
+
+    public Option<DirectoryInfo> PlatformCaOption { get; } = TlsFlags.PlatformCa();
+
+    public Option<DirectoryInfo> TlsDirOption { get; } = TlsFlags.ListenerFolder("A folder with the API's tls.crt and tls.key (any CA), watched so a renewed pair is used without a restart. Default: issued by the platform CA.");
+
     public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log reconciler and server events." };
 
     internal ControlPlaneOptions ToOptions(ParseResult parse) => new()
@@ -60,8 +70,25 @@ internal sealed class ServerCommand : Command
         ClusterId = parse.GetValue(ClusterIdOption)!,
     };
 
-    private async Task<int> RunAsync(ControlPlaneOptions options, FileInfo? config, bool verbose, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
+        var options = ToOptions(parse);
+        var config = parse.GetValue(ConfigOption);
+        var verbose = parse.GetValue(VerboseOption);
+        PlatformTlsFiles? tls;
+        try
+        {
+            tls = TlsFlags.Prepare(options.DataDirectory, options.Host, parse.GetValue(InsecureOption), parse.GetValue(PlatformCaOption), parse.GetValue(TlsDirOption));
+        }
+        catch (TlsConfigurationException e)
+        {
+            _interaction.Error(e.Message);
+            return ExitCodes.InvalidArguments;
+        }
+
+        using var owned = tls;
+        options.Tls = tls?.Listener;
+        options.ReplicaTls = tls?.Replicas;
         if (config is not null)
         {
             try
@@ -106,6 +133,7 @@ internal sealed class ServerCommand : Command
             _interaction.Field("data", options.DataDirectory);
             _interaction.Field("store", string.IsNullOrWhiteSpace(options.Store) ? "sqlite" : "postgresql");
             _interaction.Field("token", $"admin token in {host.AdminTokenPath}");
+            _interaction.Field("tls", tls is null ? "off (--insecure): plain HTTP, replicas without mutual TLS" : $"on; clients trust {tls.CaFile}; replicas over mutual TLS");
             _interaction.Line($"ready at {host.Address}");
             try
             {

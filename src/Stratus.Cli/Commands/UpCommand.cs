@@ -10,6 +10,7 @@ using Stratus.ControlPlane.Clouds;
 using Stratus.ControlPlane.Hosting;
 using Stratus.Core.Models;
 using Stratus.Core.Placement;
+using Stratus.Core.Tls;
 using Stratus.Gateway;
 
 namespace Stratus.Cli.Commands;
@@ -38,6 +39,7 @@ internal sealed class UpCommand : Command
         Options.Add(CloudsOption);
         Options.Add(DemoOption);
         Options.Add(ClusterIdOption);
+        Options.Add(InsecureOption);
         Options.Add(VerboseOption);
         SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
     }
@@ -60,6 +62,8 @@ internal sealed class UpCommand : Command
 
     public Option<string> ClusterIdOption { get; } = ClusterId.Option();
 
+    public Option<bool> InsecureOption { get; } = TlsFlags.Insecure();
+
     public Option<bool> VerboseOption { get; } = new("--verbose") { Description = "Log reconciler and server events." };
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -67,11 +71,37 @@ internal sealed class UpCommand : Command
         var data = parse.GetValue(DataDirOption)!.FullName;
         var host = parse.GetValue(HostOption)!;
         Action<ILoggingBuilder>? logging = parse.GetValue(VerboseOption) ? b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information) : null;
+        PlatformTlsFiles? tls;
+        try
+        {
+            tls = TlsFlags.Prepare(data, host, parse.GetValue(InsecureOption), caFolder: null, listenerFolder: null);
+        }
+        catch (TlsConfigurationException e)
+        {
+            _interaction.Error(e.Message);
+            return ExitCodes.InvalidArguments;
+        }
+
+        using var ownedTls = tls;
+        if (tls is null)
+        {
+            _interaction.Warning("--insecure: the API, the gateway and the replicas speak plain HTTP, and replicas accept any caller. Use it for debugging only.");
+        }
+
         ControlPlaneHost controlPlane;
         try
         {
             controlPlane = await ControlPlaneHost.StartAsync(
-                new ControlPlaneOptions { DataDirectory = data, Host = host, Port = parse.GetValue(PortOption), CloudsFile = parse.GetValue(CloudsOption)?.FullName, ClusterId = parse.GetValue(ClusterIdOption)! },
+                new ControlPlaneOptions
+                {
+                    DataDirectory = data,
+                    Host = host,
+                    Port = parse.GetValue(PortOption),
+                    CloudsFile = parse.GetValue(CloudsOption)?.FullName,
+                    ClusterId = parse.GetValue(ClusterIdOption)!,
+                    Tls = tls?.Listener,
+                    ReplicaTls = tls?.Replicas,
+                },
                 logging,
                 cancellationToken);
         }
@@ -89,7 +119,19 @@ internal sealed class UpCommand : Command
         GatewayHost gateway;
         try
         {
-            gateway = await GatewayHost.StartAsync(new GatewayOptions { Host = host, Port = parse.GetValue(GatewayPortOption), LoadSinks = [controlPlane.Loads], SampleSink = controlPlane.Samples }, controlPlane.Routes, logging, cancellationToken);
+            gateway = await GatewayHost.StartAsync(
+                new GatewayOptions
+                {
+                    Host = host,
+                    Port = parse.GetValue(GatewayPortOption),
+                    LoadSinks = [controlPlane.Loads],
+                    SampleSink = controlPlane.Samples,
+                    Tls = tls?.Listener,
+                    ReplicaClient = tls?.Replicas.Client,
+                },
+                controlPlane.Routes,
+                logging,
+                cancellationToken);
         }
         catch (IOException e)
         {
@@ -99,7 +141,7 @@ internal sealed class UpCommand : Command
         }
 
         var configPath = _global.ConfigPath(parse);
-        new ClientConfig(controlPlane.Address, gateway.Address, controlPlane.AdminTokenPath).Save(configPath);
+        new ClientConfig(controlPlane.Address, gateway.Address, controlPlane.AdminTokenPath, tls?.CaFile).Save(configPath);
         var self = SelfCommand();
         _interaction.Line("Stratus is up");
         _interaction.Field("api", $"{controlPlane.Address}api/v1  (OpenAPI: {controlPlane.Address}api/v1/openapi.json)");
@@ -107,6 +149,7 @@ internal sealed class UpCommand : Command
         _interaction.Field("clouds", string.Join(", ", controlPlane.Clouds.Select(c => $"{c.Name} ({c.Region}, {c.Jurisdiction})")));
         _interaction.Field("data", data);
         _interaction.Field("token", $"admin token in {controlPlane.AdminTokenPath}");
+        _interaction.Field("tls", tls is null ? "off (--insecure)" : $"on, development CA {tls.CaFile} (the config trusts it); replicas over mutual TLS");
         _interaction.Field("config", $"{configPath} (the client verbs read it)");
 
         var exit = ExitCodes.Success;
@@ -114,7 +157,7 @@ internal sealed class UpCommand : Command
         {
             if (parse.GetValue(DemoOption))
             {
-                exit = await DemoAsync(controlPlane, gateway, self, cancellationToken);
+                exit = await DemoAsync(controlPlane, gateway, tls is null ? null : new ClientTls(PlatformTrust.FromFile(tls.CaFile)), self, cancellationToken);
             }
             else
             {
@@ -147,7 +190,7 @@ internal sealed class UpCommand : Command
     }
 
     /// <summary>The newcomer's first five minutes: push, deploy to three clouds, infer through the gateway, all over the real API.</summary>
-    private async Task<int> DemoAsync(ControlPlaneHost controlPlane, GatewayHost gateway, string self, CancellationToken cancellationToken)
+    private async Task<int> DemoAsync(ControlPlaneHost controlPlane, GatewayHost gateway, ClientTls? trust, string self, CancellationToken cancellationToken)
     {
         if (FindSample("credit-risk.onnx") is not { } model || FindSample("credit-risk.request.json") is not { } request)
         {
@@ -157,7 +200,7 @@ internal sealed class UpCommand : Command
 
         var console = _interaction.Console;
         var token = (await File.ReadAllTextAsync(controlPlane.AdminTokenPath, cancellationToken)).Trim();
-        using var client = new StratusClient(controlPlane.Address, token);
+        using var client = new StratusClient(controlPlane.Address, token, trust?.CreateHandler());
         try
         {
             // Pushing the same file again would only add a version: reuse the one with these bytes.
@@ -189,7 +232,7 @@ internal sealed class UpCommand : Command
             _interaction.Line($"demo: deployment credit-risk ready in {watch.Elapsed.TotalSeconds:0.0} s");
             DeploymentCommand.Show(console, status);
 
-            using var inference = new InferenceClient(gateway.Address);
+            using var inference = new InferenceClient(gateway.Address, handler: trust?.CreateHandler());
             watch.Restart();
             using var answer = await inference.InferAsync("credit-risk", await File.ReadAllTextAsync(request, cancellationToken), cancellationToken: cancellationToken);
             var outputs = answer.RootElement.GetProperty("outputs").EnumerateArray().Select(o =>

@@ -17,6 +17,8 @@ internal sealed class ConsoleInteraction(TextWriter output, TextWriter error, IA
 
     public void Error(string text) => error.WriteLine($"error: {text}");
 
+    public void Warning(string text) => error.WriteLine($"warning: {text}");
+
     /// <summary>The terminal's console; piped output gets a wide page so tables stay one line per row for grep and awk.</summary>
     private static IAnsiConsole Create()
     {

@@ -13,4 +13,7 @@ internal interface IInteraction
     void Field(string label, string value);
 
     void Error(string text);
+
+    /// <summary>Something the user asked for that weakens the system (to stderr, so it shows even when output is piped).</summary>
+    void Warning(string text);
 }

@@ -191,7 +191,18 @@ public sealed partial class ControlPlaneHost : IAsyncDisposable
             configureLogging(builder.Logging);
         }
 
-        builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
+        builder.WebHost.UseUrls($"{(options.Tls is null ? "http" : "https")}://{options.Host}:{options.Port}");
+        if (options.Tls is { } tls)
+        {
+            // The slim builder leaves out Kestrel's HTTPS configuration until asked.
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+            {
+                https.ServerCertificateSelector = (_, _) => tls.Certificate.Current;
+                https.SslProtocols = ServerTls.Protocols;
+            }));
+        }
+
         builder.Services.AddProblemDetails();
         ControlPlaneApi.AddServices(builder.Services, tokens);
         var app = builder.Build();

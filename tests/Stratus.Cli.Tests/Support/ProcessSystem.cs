@@ -8,6 +8,7 @@ namespace Stratus.Cli.Tests.Support;
 /// Stratus as separate processes: one <c>stratus server</c> (the three default local clouds, replicas as its child
 /// processes) and two <c>stratus gateway</c> processes in different regions. Each gateway is given a server that is
 /// down first and the real one second, so it follows the route table from the second and reports its load to both.
+/// Everything runs over TLS from the platform CA, gateways with their own certificates as an operator would issue them.
 /// </summary>
 public sealed class ProcessSystem : IAsyncLifetime
 {
@@ -22,23 +23,27 @@ public sealed class ProcessSystem : IAsyncLifetime
 
     public StratusClient Client { get; private set; } = null!;
 
+    /// <summary>The platform CA the server and the gateways use, which the test's clients trust.</summary>
+    public ProcessTls Tls { get; private set; } = null!;
+
     /// <summary>The server's admin token.</summary>
     public string Token { get; private set; } = string.Empty;
 
     public async Task InitializeAsync()
     {
+        Tls = ProcessTls.ForDataDirectory(_data);
         Server = (await StartAsync("server", "--data-dir", _data, "--port", "0")).Address;
         var token = Token = (await File.ReadAllTextAsync(Path.Combine(_data, "admin.token"))).Trim();
-        Client = new StratusClient(Server, token);
+        Client = new StratusClient(Server, token, Tls.Trust.CreateHandler());
 
         // A port nothing listens on: the server that is down.
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
-        var down = new Uri($"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/");
+        var down = new Uri($"https://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/");
         probe.Stop();
 
         var config = Path.Combine(_data, "no-config.json");
-        var gateways = await Task.WhenAll(Regions.Select(region => StartAsync("gateway", "--port", "0", "--region", region, "--server", $"{down},{Server}", "--token", token, "--config", config)));
+        var gateways = await Task.WhenAll(Regions.Select(region => StartAsync("gateway", "--port", "0", "--region", region, "--server", $"{down},{Server}", "--token", token, "--config", config, "--tls-dir", Tls.IssueGateway(region))));
         Gateways = [.. gateways.Select(g => g.Address)];
     }
 

@@ -68,10 +68,10 @@ internal sealed class TestSystem : IAsyncDisposable
     public Task WaitForGatewayAsync(string deployment) => WaitForGatewayAsync(Gateway.Address, deployment);
 
     /// <summary>Waits until the gateway at an address answers the deployment.</summary>
-    public static async Task WaitForGatewayAsync(Uri gateway, string deployment)
+    public static async Task WaitForGatewayAsync(Uri gateway, string deployment, Stratus.Core.Tls.ClientTls? tls = null)
     {
         var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"));
-        using var http = new HttpClient { BaseAddress = gateway };
+        using var http = new HttpClient(tls?.CreateHandler() ?? new SocketsHttpHandler()) { BaseAddress = gateway };
         await Stratus.Testing.Eventually.HoldsAsync(
             async () =>
             {
@@ -96,7 +96,7 @@ internal sealed class TestSystem : IAsyncDisposable
     public Task<LoadResult> MeasuredLoadAsync(string deployment, int callers, CancellationToken stop) => MeasuredLoadAsync(Gateway.Address, deployment, callers, stop);
 
     /// <summary>The same through the gateway at an address.</summary>
-    public static async Task<LoadResult> MeasuredLoadAsync(Uri gateway, string deployment, int callers, CancellationToken stop)
+    public static async Task<LoadResult> MeasuredLoadAsync(Uri gateway, string deployment, int callers, CancellationToken stop, Stratus.Core.Tls.ClientTls? tls = null)
     {
         var body = await File.ReadAllTextAsync(Stratus.Testing.RepositoryFiles.Model("credit-risk.request.json"), CancellationToken.None);
         var ok = 0;
@@ -104,7 +104,7 @@ internal sealed class TestSystem : IAsyncDisposable
         var versions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         var slowest = TimeSpan.Zero;
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
-        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient(tls?.CreateHandler() ?? new SocketsHttpHandler()) { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(30) };
         async Task Caller()
         {
             for (var begun = System.Diagnostics.Stopwatch.GetTimestamp(); Stratus.Testing.LoadBound.GoesOn(begun, stop);)
