@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Stratus.Cli.Client;
 using Stratus.Cli.Interaction;
 using Stratus.Core.Models;
+using Stratus.Core.Crypto;
 using Stratus.Inference.Batching;
 using Stratus.Inference.Runtime;
 using Stratus.Inference.Server;
@@ -44,7 +45,8 @@ internal sealed class ReplicaCommand : Command
         Options.Add(FaultFileOption);
         Options.Add(WarmUpFileOption);
         Options.Add(Sha256Option);
-        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), parse.GetValue(WarmUpFileOption), parse.GetValue(Sha256Option), cancellationToken));
+        Options.Add(ArtifactKeyFileOption);
+        SetAction((parse, cancellationToken) => RunAsync(ToOptions(parse), parse.GetValue(DemoOption), parse.GetValue(VerboseOption), parse.GetValue(ReadyFileOption), parse.GetValue(WarmUpFileOption), parse.GetValue(Sha256Option), parse.GetValue(ArtifactKeyFileOption), cancellationToken));
     }
 
     private static Command Logs(IInteraction interaction, GlobalOptions global)
@@ -106,6 +108,11 @@ internal sealed class ReplicaCommand : Command
 
     public Option<string> Sha256Option { get; } = new("--sha256") { Description = "Refuse to serve the model unless its file has this SHA-256 (hex): how a container checks the artifact it was handed." };
 
+    public Option<FileInfo> ArtifactKeyFileOption { get; } = new("--artifact-key-file")
+    {
+        Description = "The model file is encrypted (encryptArtifacts): decrypt it with the 32-byte key in this file, in memory only; --sha256 then checks the decrypted model.",
+    };
+
     internal ReplicaOptions ToOptions(ParseResult parse) => new()
     {
         EmulatedLatency = TimeSpan.FromMilliseconds(parse.GetValue(EmulatedLatencyOption)),
@@ -128,7 +135,7 @@ internal sealed class ReplicaCommand : Command
         ReadyAfterWarmUp = true,
     };
 
-    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, FileInfo? readyFile, FileInfo? warmUpFile, string? sha256, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(ReplicaOptions options, bool demo, bool verbose, FileInfo? readyFile, FileInfo? warmUpFile, string? sha256, FileInfo? artifactKeyFile, CancellationToken cancellationToken)
     {
         if (!File.Exists(options.ModelPath))
         {
@@ -136,9 +143,30 @@ internal sealed class ReplicaCommand : Command
             return ExitCodes.InvalidArguments;
         }
 
+        if (artifactKeyFile is not null)
+        {
+            try
+            {
+                var key = await File.ReadAllBytesAsync(artifactKeyFile.FullName, cancellationToken);
+                await using var encrypted = File.OpenRead(options.ModelPath);
+                options.ModelBytes = ArtifactEncryption.Decrypt(encrypted, key);
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(key);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                _interaction.Error($"cannot read the artifact key {artifactKeyFile.FullName}: {e.Message}");
+                return ExitCodes.InvalidArguments;
+            }
+            catch (ArtifactDecryptionException e)
+            {
+                _interaction.Error($"model file '{options.ModelPath}' cannot be decrypted: {e.Message}; refusing to serve it");
+                return ExitCodes.ArtifactMismatch;
+            }
+        }
+
         if (sha256 is not null)
         {
-            await using var file = File.OpenRead(options.ModelPath);
+            await using var file = options.ModelBytes is { } plaintext ? new MemoryStream(plaintext, writable: false) : (Stream)File.OpenRead(options.ModelPath);
             var actual = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, cancellationToken));
             if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
             {

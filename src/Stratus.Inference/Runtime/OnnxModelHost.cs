@@ -29,7 +29,14 @@ public sealed class OnnxModelHost : IDisposable
     public ModelSignature Signature { get; }
 
     /// <summary>Loads a model file; throws <see cref="ModelLoadException"/> with the runtime's reason if it cannot be served.</summary>
-    public static OnnxModelHost Load(string path, SessionSettings? settings = null)
+    public static OnnxModelHost Load(string path, SessionSettings? settings = null) =>
+        Load(options => new InferenceSession(path, options), Path.GetFileName(path), settings);
+
+    /// <summary>Loads a model from memory (one decrypted there, never written to a disk); <paramref name="name"/> is for messages.</summary>
+    public static OnnxModelHost Load(byte[] model, string name, SessionSettings? settings = null) =>
+        Load(options => new InferenceSession(model, options), name, settings);
+
+    private static OnnxModelHost Load(Func<SessionOptions, InferenceSession> open, string name, SessionSettings? settings)
     {
         settings ??= new SessionSettings();
         using var options = new SessionOptions
@@ -45,11 +52,11 @@ public sealed class OnnxModelHost : IDisposable
         InferenceSession session;
         try
         {
-            session = new InferenceSession(path, options);
+            session = open(options);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelLoadException($"ONNX Runtime cannot load '{Path.GetFileName(path)}': {e.Message}", e);
+            throw new ModelLoadException($"ONNX Runtime cannot load '{name}': {e.Message}", e);
         }
 
         try

@@ -132,7 +132,12 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         OnnxModelHost? model = null;
         try
         {
-            model = OnnxModelHost.Load(_options.ModelPath, _options.Session);
+            model = _options.ModelBytes is { } bytes
+                ? OnnxModelHost.Load(bytes, Path.GetFileName(_options.ModelPath), _options.Session)
+                : OnnxModelHost.Load(_options.ModelPath, _options.Session);
+
+            // ONNX Runtime holds its own copy: the decrypted bytes are not kept.
+            _options.ModelBytes = null;
             try
             {
                 WarmUp.Run(model);

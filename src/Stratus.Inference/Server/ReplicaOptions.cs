@@ -9,6 +9,9 @@ public sealed class ReplicaOptions
 {
     public required string ModelPath { get; set; }
 
+    /// <summary>The model itself, when it was decrypted in memory (an encrypted artifact); null loads <see cref="ModelPath"/>.</summary>
+    public byte[]? ModelBytes { get; set; }
+
     public required string ModelName { get; set; }
 
     public string ModelVersion { get; set; } = "1";
