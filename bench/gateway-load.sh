@@ -4,6 +4,8 @@
 # 1, 8 and 64 connections calls:
 #   direct  - one replica, no proxy (the latency reference);
 #   gateway - `stratus gateway` over both replicas (a fixed route table, so no control plane is involved);
+#   gateway-tls - the same gateway serving HTTPS (a P-256 certificate; wrk does TLS 1.3 with keep-alive), so
+#             the cost of TLS between callers and the gateway is the gateway-tls row against the gateway row;
 #   nginx   - nginx with `least_conn` and keep-alive upstreams over the same two replicas.
 # Prints a markdown table on stdout (progress on stderr); raw output goes to bench/out/gateway-*.
 # Environment: DURATION (s per measured run, 10), WARMUP (s of unmeasured load before each, 2),
@@ -52,7 +54,7 @@ pick_port() {
 
 wait_ready() {   # wait_ready NAME URL: poll until 200 (120 s at most)
   local deadline=$((SECONDS + 120))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$2")" = 200 ]; do
+  until [ "$(curl -sk -o /dev/null -w '%{http_code}' --max-time 2 "$2")" = 200 ]; do
     [ "$SECONDS" -lt "$deadline" ] || { tail -20 "$OUT/gateway-$1.log" >&2; die "$1 not ready after 120 s"; }
     sleep 0.2
   done
@@ -71,8 +73,16 @@ cat >"$OUT/gateway-routes.json" <<JSON
                 {"replicaId": "r2", "cloud": "local", "region": "local", "address": "http://127.0.0.1:${PORT[r2]}/"}]}]}
 JSON
 PORT[gateway]=$(pick_port)
-env ${GATEWAY_ENV:-} "$STRATUS" gateway --routes "$OUT/gateway-routes.json" --port "${PORT[gateway]}" --region local >"$OUT/gateway-gateway.log" 2>&1 &
+env ${GATEWAY_ENV:-} "$STRATUS" gateway --routes "$OUT/gateway-routes.json" --port "${PORT[gateway]}" --region local --insecure >"$OUT/gateway-gateway.log" 2>&1 &
 CHILDREN+=("$!")
+PORT[gateway-tls]=$(pick_port)
+mkdir -p "$OUT/gateway-tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$OUT/gateway-tls/tls.key" -out "$OUT/gateway-tls/tls.crt" 2>/dev/null
+cp "$OUT/gateway-tls/tls.crt" "$OUT/gateway-tls/ca.crt"
+env ${GATEWAY_ENV:-} "$STRATUS" gateway --routes "$OUT/gateway-routes.json" --port "${PORT[gateway-tls]}" --region local --tls-dir "$OUT/gateway-tls" >"$OUT/gateway-gateway-tls.log" 2>&1 &
+CHILDREN+=("$!")
+declare -A SCHEME=([gateway-tls]=https)
 
 PORT[nginx]=$(pick_port)
 mkdir -p "$OUT/nginx"
@@ -106,23 +116,25 @@ CONF
 CHILDREN+=("$!")
 PORT[direct]=${PORT[r1]}
 wait_ready gateway "http://127.0.0.1:${PORT[gateway]}/v2/health/ready"
+wait_ready gateway-tls "https://127.0.0.1:${PORT[gateway-tls]}/v2/health/ready"
 wait_ready nginx "http://127.0.0.1:${PORT[nginx]}/v2/health/ready"
 
 declare -A R
+TARGETS="direct gateway gateway-tls nginx"
 run_wrk() {   # run_wrk OUTFILE TARGET CONNECTIONS SECONDS; fails on any non-2xx answer or socket error
   local threads=$(($3 > 1 ? 2 : 1)) result
-  BODY=$REQUEST wrk -t"$threads" -c"$3" -d"$4s" --latency -s bench/post.lua "http://127.0.0.1:${PORT[$2]}/v2/models/risk/infer" >"$1"
+  BODY=$REQUEST wrk -t"$threads" -c"$3" -d"$4s" --latency -s bench/post.lua "${SCHEME[$2]:-http}://127.0.0.1:${PORT[$2]}/v2/models/risk/infer" >"$1"
   result=$(grep '^RESULT' "$1") || die "no RESULT line in $1"
   [[ $result == *" non2xx=0 socket_errors=0" && $result != *" requests=0 "* ]] || { cat "$1" >&2; die "failed or non-2xx responses, see $1"; }
 }
 
-for target in direct gateway nginx; do
+for target in $TARGETS; do
   log "first warm-up: $target"
   run_wrk "$OUT/gateway-wrk-first-$target.txt" "$target" 8 "$FIRST_WARMUP"
 done
 
 for c in $CONNECTIONS; do
-  for target in direct gateway nginx; do
+  for target in $TARGETS; do
     log "c=$c $target"
     run_wrk "$OUT/gateway-wrk-$target-$c-warmup.txt" "$target" "$c" "$WARMUP"
     run_wrk "$OUT/gateway-wrk-$target-$c.txt" "$target" "$c" "$DURATION"
@@ -140,7 +152,7 @@ Revision $REVISION; $(nproc) cores; $(dotnet --version); $($NGINX -v 2>&1 | cut 
 |--:|---|--:|--:|--:|--:|--:|
 REPORT
 for c in $CONNECTIONS; do
-  for target in direct gateway nginx; do
+  for target in $TARGETS; do
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$target" "${R[$target.$c.rps]}" \
       "$(calc '%.3f' "${R[$target.$c.p50_us]} / 1000")" "$(calc '%.3f' "${R[$target.$c.p99_us]} / 1000")" \
       "$(calc '%.3f' "(${R[$target.$c.p50_us]} - ${R[direct.$c.p50_us]}) / 1000")" "$(calc '%.3f' "(${R[$target.$c.p99_us]} - ${R[direct.$c.p99_us]}) / 1000")"
@@ -151,4 +163,10 @@ for c in $CONNECTIONS; do
   printf -- '- c=%s: gateway throughput / nginx throughput = %sx; gateway added p50 %s ms, nginx added p50 %s ms\n' "$c" \
     "$(calc '%.2f' "${R[gateway.$c.rps]} / ${R[nginx.$c.rps]}")" \
     "$(calc '%.3f' "(${R[gateway.$c.p50_us]} - ${R[direct.$c.p50_us]}) / 1000")" "$(calc '%.3f' "(${R[nginx.$c.p50_us]} - ${R[direct.$c.p50_us]}) / 1000")"
+done
+for c in $CONNECTIONS; do
+  printf -- '- c=%s: gateway over TLS / gateway over plain HTTP throughput = %sx; TLS adds %s ms at p50 (gateway-tls added p50 %s ms against gateway %s ms)\n' "$c" \
+    "$(calc '%.2f' "${R[gateway-tls.$c.rps]} / ${R[gateway.$c.rps]}")" \
+    "$(calc '%.3f' "(${R[gateway-tls.$c.p50_us]} - ${R[gateway.$c.p50_us]}) / 1000")" \
+    "$(calc '%.3f' "(${R[gateway-tls.$c.p50_us]} - ${R[direct.$c.p50_us]}) / 1000")" "$(calc '%.3f' "(${R[gateway.$c.p50_us]} - ${R[direct.$c.p50_us]}) / 1000")"
 done
