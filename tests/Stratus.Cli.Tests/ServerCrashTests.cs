@@ -19,7 +19,7 @@ public sealed class ServerCrashTests : IDisposable
 
     private HttpClient Client(Uri address)
     {
-        var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(90) };
+        var client = new HttpClient(Support.ProcessTls.ForDataDirectory(_data).Trust.CreateHandler()) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(90) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(_data, "admin.token")).Trim());
         return client;
     }
