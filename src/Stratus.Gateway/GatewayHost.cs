@@ -81,7 +81,7 @@ public sealed class GatewayOptions
     /// <summary>The inference endpoint's HTTPS certificate; null serves plain HTTP.</summary>
     public ServerTls? Tls { get; set; }
 
-    /// <summary>How the gateway calls replicas over mutual TLS (the platform roots and its client certificate); null calls them over plain HTTP.</summary>
+    /// <summary>How the gateway is to call replicas over mutual TLS (the platform roots and its client certificate). Not acted on yet: replicas are called as their route's address says.</summary>
     public ClientTls? ReplicaClient { get; set; }
 }
 

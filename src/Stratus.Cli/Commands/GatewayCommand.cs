@@ -35,7 +35,7 @@ internal sealed class GatewayCommand : Command
         Options.Add(maxBody);
         Options.Add(timeout);
         var insecure = TlsFlags.Insecure();
-        var tlsDir = TlsFlags.ListenerFolder("A folder with the gateway's certificate from the platform CA (tls.crt, tls.key, made by 'stratus cert issue') and the CA (ca.crt): served to callers, presented to replicas, and trusted for replicas and servers. Watched for renewals.");
+        var tlsDir = TlsFlags.ListenerFolder("A folder with the gateway's certificate from the platform CA (tls.crt, tls.key, made by 'stratus cert issue') and the CA (ca.crt): the certificate is served to callers (watched for renewals) and the CA trusted for the servers it follows unless --ca names another.");
         Options.Add(insecure);
         Options.Add(tlsDir);
         SetAction((parse, cancellationToken) => global.RunAsync(parse, interaction, async session =>
@@ -87,7 +87,7 @@ internal sealed class GatewayCommand : Command
             }
             else if (!parse.GetValue(insecure))
             {
-                interaction.Error("the gateway serves TLS and calls replicas over mutual TLS: give --tls-dir with its certificate from the platform CA ('stratus cert issue'), or --insecure for plain HTTP");
+                interaction.Error("the gateway serves TLS: give --tls-dir with its certificate from the platform CA ('stratus cert issue'), or --insecure for plain HTTP");
                 return ExitCodes.InvalidArguments;
             }
 

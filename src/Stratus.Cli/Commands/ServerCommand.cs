@@ -133,7 +133,7 @@ internal sealed class ServerCommand : Command
             _interaction.Field("data", options.DataDirectory);
             _interaction.Field("store", string.IsNullOrWhiteSpace(options.Store) ? "sqlite" : "postgresql");
             _interaction.Field("token", $"admin token in {host.AdminTokenPath}");
-            _interaction.Field("tls", tls is null ? "off (--insecure): plain HTTP, replicas without mutual TLS" : $"on; clients trust {tls.CaFile}; replicas over mutual TLS");
+            _interaction.Field("tls", tls is null ? "off (--insecure): plain HTTP" : $"on; clients trust {tls.CaFile}");
             _interaction.Line($"ready at {host.Address}");
             try
             {

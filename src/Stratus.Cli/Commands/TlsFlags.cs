@@ -10,7 +10,7 @@ namespace Stratus.Cli.Commands;
 /// </summary>
 internal static class TlsFlags
 {
-    public static Option<bool> Insecure() => new("--insecure") { Description = "Serve plain HTTP and call replicas over plain HTTP (no TLS, no mutual TLS). For debugging only." };
+    public static Option<bool> Insecure() => new("--insecure") { Description = "Serve plain HTTP instead of HTTPS. For debugging only." };
 
     public static Option<DirectoryInfo> ListenerFolder(string description) => new("--tls-dir") { Description = description };
 

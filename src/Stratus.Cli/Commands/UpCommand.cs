@@ -85,7 +85,7 @@ internal sealed class UpCommand : Command
         using var ownedTls = tls;
         if (tls is null)
         {
-            _interaction.Warning("--insecure: the API, the gateway and the replicas speak plain HTTP, and replicas accept any caller. Use it for debugging only.");
+            _interaction.Warning("--insecure: the API and the gateway speak plain HTTP; tokens and requests cross the network readable. Use it for debugging only.");
         }
 
         ControlPlaneHost controlPlane;
@@ -149,7 +149,7 @@ internal sealed class UpCommand : Command
         _interaction.Field("clouds", string.Join(", ", controlPlane.Clouds.Select(c => $"{c.Name} ({c.Region}, {c.Jurisdiction})")));
         _interaction.Field("data", data);
         _interaction.Field("token", $"admin token in {controlPlane.AdminTokenPath}");
-        _interaction.Field("tls", tls is null ? "off (--insecure)" : $"on, development CA {tls.CaFile} (the config trusts it); replicas over mutual TLS");
+        _interaction.Field("tls", tls is null ? "off (--insecure)" : $"on, development CA {tls.CaFile} (the config trusts it) for the API and the gateway");
         _interaction.Field("config", $"{configPath} (the client verbs read it)");
 
         var exit = ExitCodes.Success;

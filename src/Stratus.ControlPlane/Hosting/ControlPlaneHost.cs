@@ -66,7 +66,7 @@ public sealed class ControlPlaneOptions
 
     /// <summary>
     /// Mutual TLS with replicas: the CA that issues each replica its certificate (named by its id) and the client
-    /// certificate the control plane's probes present. Null launches replicas on plain HTTP.
+    /// certificate the control plane's probes present. Not acted on yet: replicas are launched on plain HTTP either way.
     /// </summary>
     public ReplicaTls? ReplicaTls { get; set; }
 }

@@ -43,7 +43,7 @@ public sealed class ReplicaOptions
 
     /// <summary>
     /// HTTPS with a client certificate required, one the platform CA issued: only gateways and the control plane can
-    /// call the replica. Null serves plain HTTP (a replica started by hand with <c>--insecure</c>, or by tests).
+    /// call the replica. Not acted on yet: the replica serves plain HTTP either way.
     /// </summary>
     public ServerTls? Tls { get; set; }
 }
